@@ -1,0 +1,102 @@
+//! The command line: what `doctown --help` shows.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+/// Turn a code repository into documentation people and programs can navigate.
+///
+/// Doctown reads a repository (a GitHub URL, a folder or an archive), extracts every symbol with
+/// tree-sitter, embeds and clusters the code, writes a short summary for each symbol and packs it
+/// all into a portable, checksummed `.docpack`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "doctown",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    /// More log output on stderr: -v info, -vv debug, -vvv trace. RUST_LOG overrides it.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub(crate) verbose: u8,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Read a repository and report its files, languages, symbols and chunks.
+    ///
+    /// SOURCE is a GitHub URL (https://github.com/owner/repo, optionally /tree/<ref>), a local
+    /// folder, a git checkout, or a .zip / .tar.gz archive.
+    Ingest(SourceArgs),
+
+    /// Print the symbols found under a folder or in a file, one JSON object per line.
+    Symbols {
+        /// The folder or file to read.
+        path: PathBuf,
+    },
+
+    /// Build a .docpack: ingest, embed, cluster, summarise and pack a repository.
+    Generate {
+        /// The repository to document.
+        #[command(flatten)]
+        source: SourceArgs,
+
+        /// Where to write the docpack.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+
+    /// Show a docpack's manifest, statistics, largest clusters and most central symbols.
+    Inspect {
+        /// The .docpack file.
+        file: PathBuf,
+    },
+
+    /// Check a docpack's schema version and checksums; exits non-zero naming the failed check.
+    Verify {
+        /// The .docpack file.
+        file: PathBuf,
+    },
+
+    /// Serve the coordinator's API (and the website) on this machine, with no other services.
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+        listen: String,
+    },
+}
+
+/// Where a repository comes from.
+#[derive(Debug, Args)]
+pub(crate) struct SourceArgs {
+    /// A GitHub URL, a local folder, or a .zip / .tar.gz archive.
+    pub(crate) source: String,
+
+    /// The branch, tag or commit to read (overrides the one in the URL).
+    #[arg(long = "ref", value_name = "REF")]
+    pub(crate) git_ref: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn verbosity_counts() {
+        let cli = Cli::try_parse_from(["doctown", "-vv", "inspect", "x.docpack"]).unwrap();
+        assert_eq!(cli.verbose, 2);
+    }
+}

@@ -1,0 +1,53 @@
+//! `doctown`: the command-line front of Doctown.
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr, so stdout stays clean for JSON output. `RUST_LOG` wins over `-v`.
+fn init_logging(verbose: u8) {
+    let default_level = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+fn run(command: Command) -> Result<(), String> {
+    let name = match command {
+        Command::Ingest(_) => "ingest",
+        Command::Symbols { .. } => "symbols",
+        Command::Generate { .. } => "generate",
+        Command::Inspect { .. } => "inspect",
+        Command::Verify { .. } => "verify",
+        Command::Serve { .. } => "serve",
+    };
+    tracing::debug!(command = name, "dispatching");
+    Err(format!(
+        "`doctown {name}` is not available in this build yet"
+    ))
+}

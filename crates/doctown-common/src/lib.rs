@@ -1,0 +1,16 @@
+//! Doctown's shared vocabulary: the identifiers, ranges, languages and symbol kinds that every
+//! crate speaks, and the one error type they report with.
+//!
+//! This crate does no I/O.
+
+mod error;
+mod ids;
+mod language;
+mod range;
+mod symbol;
+
+pub use error::{Error, Result};
+pub use ids::{ChunkId, EventId, JobId, SymbolId, TraceId};
+pub use language::Language;
+pub use range::{ByteRange, LineRange};
+pub use symbol::SymbolKind;
