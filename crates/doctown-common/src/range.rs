@@ -47,6 +47,14 @@ impl ByteRange {
         Ok(Self { start, end })
     }
 
+    /// The range between two offsets, whichever comes first: never fails.
+    pub fn between(a: usize, b: usize) -> Self {
+        Self {
+            start: a.min(b),
+            end: a.max(b),
+        }
+    }
+
     /// The first byte's offset.
     pub fn start(&self) -> usize {
         self.start
@@ -89,6 +97,16 @@ impl LineRange {
             ));
         }
         Ok(Self { start, end })
+    }
+
+    /// The lines from `start` to `end`, raised to line 1 and to at least one line: for ranges
+    /// computed from offsets that are known to be in order. Never fails.
+    pub fn clamped(start: usize, end: usize) -> Self {
+        let start = start.max(1);
+        Self {
+            start,
+            end: end.max(start),
+        }
     }
 
     /// The first line (1-based).
@@ -154,6 +172,7 @@ mod tests {
         assert!(range.contains(&ByteRange::new(3, 5).unwrap()));
         assert!(!range.contains(&ByteRange::new(1, 3).unwrap()));
         assert_eq!(range.to_string(), "2..5");
+        assert_eq!(ByteRange::between(5, 2), range);
     }
 
     #[test]
@@ -163,6 +182,8 @@ mod tests {
         assert_eq!(range.to_string(), "3-3");
         assert!(LineRange::new(0, 2).is_err());
         assert!(LineRange::new(5, 4).is_err());
+        assert_eq!(LineRange::clamped(0, 0), LineRange::new(1, 1).unwrap());
+        assert_eq!(LineRange::clamped(4, 2), LineRange::new(4, 4).unwrap());
     }
 
     #[test]

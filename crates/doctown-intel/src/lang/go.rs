@@ -1,0 +1,262 @@
+//! Go: functions, methods with receivers (`Server.Serve`, attached to their type when it is in
+//! the same file), struct and interface types (interface methods as symbols), other type
+//! declarations, package-level consts and vars; calls; imports with their aliases.
+
+use doctown_common::SymbolKind;
+use tree_sitter::Node;
+
+use super::{Grammar, children, named_children};
+use crate::extract::{Cx, Definition};
+use crate::model::{CallKind, Import, ImportKind, Visibility};
+use crate::text::{one_line, strip_line_markers};
+
+/// The Go grammar.
+pub(crate) struct Go;
+
+impl Grammar for Go {
+    fn ts_language(&self) -> tree_sitter::Language {
+        tree_sitter_go::LANGUAGE.into()
+    }
+
+    fn separator(&self) -> &'static str {
+        "."
+    }
+
+    fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>) {
+        match node.kind() {
+            "function_declaration" => function(node, None, cx),
+            "method_declaration" => {
+                let receiver = node
+                    .child_by_field_name("receiver")
+                    .and_then(|r| receiver_type(r, cx));
+                function(node, receiver, cx);
+            }
+            "type_spec" | "type_alias" if at_package_level(node) => type_spec(node, cx),
+            "method_elem" if cx.parent_kind() == Some(SymbolKind::Interface) => {
+                interface_method(node, cx)
+            }
+            "const_spec" | "var_spec" if at_package_level(node) => value_spec(node, cx),
+            "call_expression" => call(node, cx),
+            "import_spec" => import(node, cx),
+            _ => {}
+        }
+    }
+}
+
+/// Whether a spec is declared at package level: its declaration sits directly in the file.
+fn at_package_level(spec: Node<'_>) -> bool {
+    let mut declaration = spec.parent();
+    if declaration.is_some_and(|parent| parent.kind() == "var_spec_list") {
+        declaration = declaration.and_then(|list| list.parent());
+    }
+    declaration
+        .and_then(|declaration| declaration.parent())
+        .is_some_and(|file| file.kind() == "source_file")
+}
+
+/// Exported names start with an upper-case letter.
+fn visibility(name: &str) -> Visibility {
+    if name.starts_with(|c: char| c.is_uppercase()) {
+        Visibility::Public
+    } else {
+        Visibility::Private
+    }
+}
+
+fn function(node: Node<'_>, receiver: Option<String>, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    let kind = if receiver.is_some() {
+        SymbolKind::Method
+    } else {
+        SymbolKind::Function
+    };
+    let mut definition = Definition::new(kind, name, node);
+    let body = node.child_by_field_name("body");
+    definition.signature = one_line(
+        &cx.slice(
+            node.start_byte(),
+            body.map_or(node.end_byte(), |b| b.start_byte()),
+        ),
+        400,
+    );
+    definition.visibility = visibility(&definition.name);
+    definition.owner = receiver;
+    doc_comment(node, &mut definition, cx);
+    cx.define(definition, Some(node));
+}
+
+/// The receiver's type name: `(s *Server)` → `Server`, `(l List[T])` → `List`.
+fn receiver_type(receiver: Node<'_>, cx: &Cx<'_>) -> Option<String> {
+    let parameter = named_children(receiver).find(|c| c.kind() == "parameter_declaration")?;
+    let mut ty = parameter.child_by_field_name("type")?;
+    loop {
+        match ty.kind() {
+            "pointer_type" | "parenthesized_type" => ty = ty.named_child(0)?,
+            "generic_type" => ty = ty.child_by_field_name("type")?,
+            _ => return Some(cx.text(ty).into_owned()),
+        }
+    }
+}
+
+/// A type declaration: one `type X …` or one spec of a `type ( … )` group.
+fn type_spec(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    let ty = node.child_by_field_name("type");
+    let kind = match ty.map(|ty| ty.kind()) {
+        Some("struct_type") => SymbolKind::Struct,
+        Some("interface_type") => SymbolKind::Interface,
+        _ => SymbolKind::TypeAlias,
+    };
+    let mut definition = Definition::new(kind, name, node);
+    extend_ungrouped(node, &mut definition);
+    let text = match (kind, ty) {
+        (SymbolKind::Interface, Some(ty)) => {
+            cx.slice(node.start_byte(), ty.start_byte()).into_owned() + "interface"
+        }
+        _ => cx.text(node).into_owned(),
+    };
+    definition.signature = one_line(&format!("type {text}"), 400);
+    definition.visibility = visibility(&definition.name);
+    doc_comment(spec_or_declaration(node), &mut definition, cx);
+    cx.define(definition, Some(node));
+}
+
+fn interface_method(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    let mut definition = Definition::new(SymbolKind::Method, name, node);
+    definition.signature = one_line(&cx.text(node), 300);
+    definition.visibility = visibility(&definition.name);
+    doc_comment(node, &mut definition, cx);
+    cx.define(definition, None);
+}
+
+/// A const or var spec: one symbol per name, each spanning the spec (or the whole declaration
+/// when it is not grouped).
+fn value_spec(node: Node<'_>, cx: &mut Cx<'_>) {
+    let is_const = node.kind() == "const_spec";
+    let kind = if is_const {
+        SymbolKind::Const
+    } else {
+        SymbolKind::Variable
+    };
+    let keyword = if is_const { "const" } else { "var" };
+    let mut cursor = node.walk();
+    let names: Vec<String> = node
+        .children_by_field_name("name", &mut cursor)
+        .filter(|name| name.kind() == "identifier")
+        .map(|name| cx.text(name).into_owned())
+        .filter(|name| name != "_")
+        .collect();
+    let signature = one_line(&format!("{keyword} {}", cx.text(node)), 200);
+    for name in names {
+        let mut definition = Definition::new(kind, name, node);
+        extend_ungrouped(node, &mut definition);
+        definition.signature = signature.clone();
+        definition.visibility = visibility(&definition.name);
+        doc_comment(spec_or_declaration(node), &mut definition, cx);
+        cx.define(definition, None);
+    }
+}
+
+/// The declaration holding `spec` when it is not in a `( … )` group, else the spec itself.
+fn spec_or_declaration(spec: Node<'_>) -> Node<'_> {
+    match spec.parent() {
+        Some(parent)
+            if parent.kind().ends_with("_declaration")
+                && !children(parent).any(|c| c.kind() == "(") =>
+        {
+            parent
+        }
+        _ => spec,
+    }
+}
+
+/// An ungrouped declaration (`type X struct{…}`) starts at its keyword.
+fn extend_ungrouped(spec: Node<'_>, definition: &mut Definition) {
+    let declaration = spec_or_declaration(spec);
+    definition.start = declaration.start_byte();
+    definition.outer_start = definition.start;
+}
+
+/// The `//` comment lines right above `node`, with no blank line between.
+fn doc_comment(node: Node<'_>, definition: &mut Definition, cx: &Cx<'_>) {
+    let mut lines = Vec::new();
+    let mut next_line = cx.line_of(node.start_byte());
+    let mut sibling = node.prev_sibling();
+    while let Some(comment) = sibling.filter(|s| s.kind() == "comment") {
+        let text = cx.text(comment);
+        if cx.line_of(comment.end_byte().saturating_sub(1)) + 1 != next_line
+            || !text.starts_with("//")
+        {
+            break;
+        }
+        lines.push(text.trim_end().to_owned());
+        next_line = cx.line_of(comment.start_byte());
+        definition.outer_start = definition.outer_start.min(comment.start_byte());
+        sibling = comment.prev_sibling();
+    }
+    lines.reverse();
+    definition.doc = strip_line_markers(lines.iter().map(String::as_str), "//");
+}
+
+fn call(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(function) = node.child_by_field_name("function") else {
+        return;
+    };
+    match function.kind() {
+        "identifier" => {
+            let name = cx.text(function).into_owned();
+            cx.call(node, name.clone(), name, None, CallKind::Plain);
+        }
+        "selector_expression" => {
+            let (Some(operand), Some(field)) = (
+                function.child_by_field_name("operand"),
+                function.child_by_field_name("field"),
+            ) else {
+                return;
+            };
+            let receiver = one_line(&cx.text(operand), 80);
+            let name = cx.text(field).into_owned();
+            let is_package = operand.kind() == "identifier"
+                && cx
+                    .imports()
+                    .iter()
+                    .any(|import| import.local_name() == Some(receiver.as_str()));
+            let kind = if is_package {
+                CallKind::Path
+            } else {
+                CallKind::Method
+            };
+            cx.call(
+                node,
+                format!("{receiver}.{name}"),
+                name,
+                Some(receiver),
+                kind,
+            );
+        }
+        _ => {}
+    }
+}
+
+fn import(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(path) = cx.field_text(node, "path") else {
+        return;
+    };
+    let path = path.trim_matches(['"', '`']).to_owned();
+    cx.import(Import {
+        module: path.clone(),
+        path,
+        name: None,
+        alias: cx.field_text(node, "name"),
+        level: 0,
+        kind: ImportKind::Import,
+        line: cx.line_of(node.start_byte()),
+    });
+}

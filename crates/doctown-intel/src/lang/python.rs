@@ -1,0 +1,320 @@
+//! Python: `def` and `async def` (functions, methods, nested), `class`, module-level assignments
+//! (plain, annotated, chained, unpacked, inside module-level `if` / `try`), `__all__`, calls,
+//! `import` and `from … import` with relative levels.
+
+use doctown_common::SymbolKind;
+use tree_sitter::Node;
+
+use super::{Grammar, has_token, named_children};
+use crate::extract::{Cx, Definition};
+use crate::model::{CallKind, Import, ImportKind, SymbolTag, Visibility};
+use crate::text::{clean_doc, one_line};
+
+/// The Python grammar.
+pub(crate) struct Python;
+
+/// Statements that keep an assignment at module level when they enclose it.
+const MODULE_LEVEL_BLOCKS: &[&str] = &[
+    "module",
+    "block",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "finally_clause",
+    "expression_statement",
+];
+
+impl Grammar for Python {
+    fn ts_language(&self) -> tree_sitter::Language {
+        tree_sitter_python::LANGUAGE.into()
+    }
+
+    fn separator(&self) -> &'static str {
+        "."
+    }
+
+    fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>) {
+        match node.kind() {
+            "function_definition" => function(node, cx),
+            "class_definition" => class(node, cx),
+            "assignment" => assignment(node, cx),
+            "call" => call(node, cx),
+            "import_statement" | "future_import_statement" => import(node, cx),
+            "import_from_statement" => import_from(node, cx),
+            _ => {}
+        }
+    }
+}
+
+fn function(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    let in_class = cx.parent_kind() == Some(SymbolKind::Class);
+    let kind = if in_class {
+        SymbolKind::Method
+    } else {
+        SymbolKind::Function
+    };
+    let mut definition = Definition::new(kind, name, node);
+    if has_token(node, "async") {
+        definition.tags.push(SymbolTag::Async);
+    }
+    if in_class && definition.name == "__init__" {
+        definition.tags.push(SymbolTag::Constructor);
+    }
+    finish(node, &mut definition, cx);
+    cx.define(definition, Some(node));
+}
+
+fn class(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    let mut definition = Definition::new(SymbolKind::Class, name, node);
+    finish(node, &mut definition, cx);
+    cx.define(definition, Some(node));
+}
+
+/// Fills in what `def` and `class` share: the end (the last statement, not trailing comments),
+/// the signature, the docstring, decorators and visibility.
+fn finish(node: Node<'_>, definition: &mut Definition, cx: &Cx<'_>) {
+    let body = node.child_by_field_name("body");
+    definition.end = end_of_code(node);
+    let signature_end = body.map_or(node.end_byte(), |body| body.start_byte());
+    definition.signature = one_line(
+        cx.slice(node.start_byte(), signature_end)
+            .trim_end()
+            .trim_end_matches(':'),
+        300,
+    );
+    definition.doc = body.and_then(|body| docstring(body, cx));
+    if let Some(decorated) = node
+        .parent()
+        .filter(|parent| parent.kind() == "decorated_definition")
+    {
+        definition.outer_start = decorated.start_byte();
+        definition.decorators = named_children(decorated)
+            .filter(|child| child.kind() == "decorator")
+            .map(|decorator| one_line(&cx.text(decorator), 200))
+            .collect();
+    }
+    definition.visibility = visibility(&definition.name);
+}
+
+/// Where the last token of `node` that is not a comment ends: tree-sitter keeps comments that
+/// trail a block inside it, where Python counts the block as ending with its last statement.
+fn end_of_code(mut node: Node<'_>) -> usize {
+    loop {
+        let last_code = (0..node.child_count())
+            .rev()
+            .filter_map(|i| node.child(i))
+            .find(|child| child.kind() != "comment" && child.end_byte() > child.start_byte());
+        match last_code {
+            Some(child) => node = child,
+            None => return node.end_byte(),
+        }
+    }
+}
+
+/// The docstring: a string literal as the body's first statement.
+fn docstring(body: Node<'_>, cx: &Cx<'_>) -> Option<String> {
+    let first = named_children(body).find(|child| child.kind() != "comment")?;
+    if first.kind() != "expression_statement" {
+        return None;
+    }
+    let string = first
+        .named_child(0)
+        .filter(|child| child.kind() == "string")?;
+    let content: String = named_children(string)
+        .filter(|part| part.kind() == "string_content")
+        .map(|part| cx.text(part).into_owned())
+        .collect();
+    clean_doc(&content)
+}
+
+/// `_private` names are private; dunder names and the rest are public.
+fn visibility(name: &str) -> Visibility {
+    if name.starts_with('_') && !(name.starts_with("__") && name.ends_with("__")) {
+        Visibility::Private
+    } else {
+        Visibility::Public
+    }
+}
+
+/// A module-level assignment gives one variable per name it binds: `a = b = 1` two, `x, y = p`
+/// two, `x: int = 0` one. Each spans the whole statement.
+fn assignment(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(statement) = node.parent() else {
+        return;
+    };
+    // Only the outermost assignment of a chain is a statement of its own.
+    if statement.kind() != "expression_statement" || cx.parent_kind().is_some() {
+        return;
+    }
+    if !is_module_level(statement) {
+        return;
+    }
+    let mut names = Vec::new();
+    let mut current = Some(node);
+    while let Some(assignment) = current.filter(|n| n.kind() == "assignment") {
+        if let Some(left) = assignment.child_by_field_name("left") {
+            bound_names(left, cx, &mut names);
+        }
+        current = assignment.child_by_field_name("right");
+    }
+    if let (true, Some(value)) = (names == ["__all__"], current) {
+        for item in named_children(value).filter(|item| item.kind() == "string") {
+            let text: String = named_children(item)
+                .filter(|part| part.kind() == "string_content")
+                .map(|part| cx.text(part).into_owned())
+                .collect();
+            cx.export(text);
+        }
+    }
+    let signature = one_line(&cx.text(statement), 200);
+    for name in names {
+        let mut definition = Definition::new(SymbolKind::Variable, name, statement);
+        definition.signature = signature.clone();
+        definition.visibility = visibility(&definition.name);
+        cx.define(definition, None);
+    }
+}
+
+/// The plain names a left-hand side binds (attributes and subscripts bind none).
+fn bound_names(target: Node<'_>, cx: &Cx<'_>, names: &mut Vec<String>) {
+    match target.kind() {
+        "identifier" => names.push(cx.text(target).into_owned()),
+        "pattern_list" | "tuple_pattern" | "list_pattern" => {
+            for child in named_children(target) {
+                bound_names(child, cx, names);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether a statement is at module level: only `if` / `try` blocks lie between it and the module.
+fn is_module_level(statement: Node<'_>) -> bool {
+    let mut current = statement.parent();
+    // Module-level nesting is shallow in real code; a bound keeps pathological files linear.
+    for _ in 0..64 {
+        match current {
+            None => return true,
+            Some(node) if node.kind() == "module" => return true,
+            Some(node) if MODULE_LEVEL_BLOCKS.contains(&node.kind()) => current = node.parent(),
+            Some(_) => return false,
+        }
+    }
+    false
+}
+
+fn call(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(function) = node.child_by_field_name("function") else {
+        return;
+    };
+    let callee = cx.text(function).into_owned();
+    match function.kind() {
+        "identifier" => {
+            let kind = if callee.starts_with(|c: char| c.is_ascii_uppercase()) {
+                CallKind::Constructor
+            } else {
+                CallKind::Plain
+            };
+            cx.call(node, callee.clone(), callee, None, kind);
+        }
+        "attribute" => {
+            let (Some(object), Some(attribute)) = (
+                function.child_by_field_name("object"),
+                function.child_by_field_name("attribute"),
+            ) else {
+                return;
+            };
+            let receiver = one_line(&cx.text(object), 80);
+            let name = cx.text(attribute).into_owned();
+            let kind = if is_module_alias(&receiver, cx) {
+                CallKind::Path
+            } else {
+                CallKind::Method
+            };
+            cx.call(node, one_line(&callee, 120), name, Some(receiver), kind);
+        }
+        _ => {}
+    }
+}
+
+/// Whether `receiver` names an imported module (`os` in `os.getcwd()`).
+fn is_module_alias(receiver: &str, cx: &Cx<'_>) -> bool {
+    cx.imports()
+        .iter()
+        .any(|import| import.name.is_none() && import.local_name() == Some(receiver))
+}
+
+/// `import a.b, c as d`.
+fn import(node: Node<'_>, cx: &mut Cx<'_>) {
+    let line = cx.line_of(node.start_byte());
+    for name in named_children(node) {
+        let (module, alias) = match name.kind() {
+            "dotted_name" => (cx.text(name).into_owned(), None),
+            "aliased_import" => (
+                cx.field_text(name, "name").unwrap_or_default(),
+                cx.field_text(name, "alias"),
+            ),
+            _ => continue,
+        };
+        let module = if node.kind() == "future_import_statement" {
+            format!("__future__.{module}")
+        } else {
+            module
+        };
+        cx.import(Import {
+            path: module.clone(),
+            module,
+            name: None,
+            alias,
+            level: 0,
+            kind: ImportKind::Import,
+            line,
+        });
+    }
+}
+
+/// `from ..pkg.mod import a, b as c` and `from x import *`.
+fn import_from(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(module_node) = node.child_by_field_name("module_name") else {
+        return;
+    };
+    let module = cx.text(module_node).split_whitespace().collect::<String>();
+    let level = module.chars().take_while(|&c| c == '.').count() as u32;
+    let line = cx.line_of(node.start_byte());
+    let mut imported = Vec::new();
+    for child in named_children(node) {
+        if child.id() == module_node.id() {
+            continue;
+        }
+        match child.kind() {
+            "dotted_name" => imported.push((cx.text(child).into_owned(), None)),
+            "aliased_import" => imported.push((
+                cx.field_text(child, "name").unwrap_or_default(),
+                cx.field_text(child, "alias"),
+            )),
+            "wildcard_import" => imported.push(("*".to_owned(), None)),
+            _ => {}
+        }
+    }
+    for (name, alias) in imported {
+        let separator = if module.ends_with('.') { "" } else { "." };
+        cx.import(Import {
+            path: format!("{module}{separator}{name}"),
+            module: module.clone(),
+            name: Some(name),
+            alias,
+            level,
+            kind: ImportKind::Import,
+            line,
+        });
+    }
+}

@@ -1,0 +1,421 @@
+//! Rust: functions (async, const, unsafe, generic, with where clauses), structs, unions, enums,
+//! traits and their items, `impl` blocks and their items, inline and file modules, consts,
+//! statics, type aliases, `macro_rules!`, extern blocks; items nested in functions and under
+//! `#[cfg]`; calls; `use` trees expanded and `extern crate`.
+
+use doctown_common::SymbolKind;
+use tree_sitter::Node;
+
+use super::{Grammar, children, named_children};
+use crate::extract::{Cx, Definition};
+use crate::model::{CallKind, Import, ImportKind, SymbolTag, Visibility};
+use crate::text::{one_line, strip_block_comment, strip_line_markers};
+
+/// The Rust grammar.
+pub(crate) struct Rust;
+
+impl Grammar for Rust {
+    fn ts_language(&self) -> tree_sitter::Language {
+        tree_sitter_rust::LANGUAGE.into()
+    }
+
+    fn separator(&self) -> &'static str {
+        "::"
+    }
+
+    fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>) {
+        match node.kind() {
+            "function_item" | "function_signature_item" => function(node, cx),
+            "struct_item" | "union_item" => data_type(node, SymbolKind::Struct, cx),
+            "enum_item" => data_type(node, SymbolKind::Enum, cx),
+            "trait_item" => container(node, SymbolKind::Trait, cx),
+            "mod_item" => container(node, SymbolKind::Module, cx),
+            "impl_item" => implementation(node, cx),
+            "const_item" => item(node, SymbolKind::Const, cx),
+            "static_item" => item(node, SymbolKind::Static, cx),
+            "type_item" | "associated_type" => item(node, SymbolKind::TypeAlias, cx),
+            "macro_definition" => macro_definition(node, cx),
+            "call_expression" => call(node, cx),
+            "use_declaration" => use_declaration(node, cx),
+            "extern_crate_declaration" => extern_crate(node, cx),
+            _ => {}
+        }
+    }
+}
+
+fn function(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    let in_type = matches!(cx.parent_kind(), Some(SymbolKind::Impl | SymbolKind::Trait));
+    let kind = if in_type {
+        SymbolKind::Method
+    } else {
+        SymbolKind::Function
+    };
+    let mut definition = Definition::new(kind, name, node);
+    if let Some(modifiers) = named_children(node).find(|c| c.kind() == "function_modifiers") {
+        for (token, tag) in [
+            ("async", SymbolTag::Async),
+            ("unsafe", SymbolTag::Unsafe),
+            ("const", SymbolTag::Const),
+        ] {
+            if children(modifiers).any(|child| child.kind() == token) {
+                definition.tags.push(tag);
+            }
+        }
+    }
+    let body = node.child_by_field_name("body");
+    if body.is_none() {
+        definition.tags.push(if in_type {
+            SymbolTag::Abstract
+        } else {
+            SymbolTag::Declaration
+        });
+    }
+    let signature_end = body.map_or(node.end_byte(), |body| body.start_byte());
+    definition.signature = one_line(
+        cx.slice(node.start_byte(), signature_end)
+            .trim_end_matches(';'),
+        400,
+    );
+    annotate(node, &mut definition, cx);
+    cx.define(definition, Some(node));
+}
+
+/// Structs, unions and enums: the signature is the whole declaration (fields, variants, generics).
+fn data_type(node: Node<'_>, kind: SymbolKind, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    let mut definition = Definition::new(kind, name, node);
+    definition.signature = one_line(&cx.text(node), 400);
+    annotate(node, &mut definition, cx);
+    cx.define(definition, Some(node));
+}
+
+/// Traits and modules: the signature is the header; members are their own symbols.
+fn container(node: Node<'_>, kind: SymbolKind, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    let mut definition = Definition::new(kind, name, node);
+    let body = node.child_by_field_name("body");
+    let header_end = body.map_or(node.end_byte(), |body| body.start_byte());
+    definition.signature = one_line(
+        cx.slice(node.start_byte(), header_end)
+            .trim_end_matches(';'),
+        300,
+    );
+    if kind == SymbolKind::Module && body.is_none() {
+        definition.tags.push(SymbolTag::Declaration);
+    }
+    annotate(node, &mut definition, cx);
+    if definition.doc.is_none() {
+        definition.doc = body.and_then(|body| inner_doc(body, cx));
+    }
+    cx.define(definition, Some(node));
+}
+
+/// `impl Type`, `impl Trait for Type`: named after the type, so methods read `Type::method`.
+fn implementation(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(target) = node.child_by_field_name("type") else {
+        return;
+    };
+    let name = impl_type_name(&cx.text(target));
+    let mut definition = Definition::new(SymbolKind::Impl, name, node);
+    let header_end = node
+        .child_by_field_name("body")
+        .map_or(node.end_byte(), |b| b.start_byte());
+    definition.signature = one_line(
+        cx.slice(node.start_byte(), header_end)
+            .trim_end_matches(';'),
+        300,
+    );
+    if children(node).any(|child| child.kind() == "unsafe") {
+        definition.tags.push(SymbolTag::Unsafe);
+    }
+    annotate(node, &mut definition, cx);
+    cx.define(definition, Some(node));
+}
+
+/// The name an `impl`'s members are qualified with: for a path type, its last segment without
+/// references, lifetimes or generic arguments (`&'a mut fmt::Formatter<'_>` → `Formatter`);
+/// slices, arrays and tuples as written (`[T; N]`).
+pub(crate) fn impl_type_name(text: &str) -> String {
+    let mut rest = text.trim();
+    // Peel references, lifetimes, `mut`, `dyn` and raw-pointer markers off the front.
+    loop {
+        let peeled = rest
+            .strip_prefix('&')
+            .or_else(|| rest.strip_prefix("mut "))
+            .or_else(|| rest.strip_prefix("dyn "))
+            .or_else(|| rest.strip_prefix("*const "))
+            .or_else(|| rest.strip_prefix("*mut "))
+            .or_else(|| {
+                let lifetime = rest.strip_prefix('\'')?;
+                Some(lifetime.trim_start_matches(|c: char| c.is_alphanumeric() || c == '_'))
+            });
+        match peeled {
+            Some(peeled) => rest = peeled.trim_start(),
+            None => break,
+        }
+    }
+    if rest.starts_with(['[', '(']) {
+        return one_line(rest, 80);
+    }
+    // A path, or trait bounds joined by `+`: each bound's last segment, lifetimes dropped.
+    let bounds: Vec<&str> = rest
+        .split('<')
+        .next()
+        .unwrap_or(rest)
+        .split('+')
+        .map(str::trim)
+        .filter(|bound| !bound.is_empty() && !bound.starts_with('\''))
+        .map(|bound| bound.rsplit("::").next().unwrap_or(bound).trim())
+        .collect();
+    if bounds.is_empty() {
+        one_line(text, 80)
+    } else {
+        bounds.join(" + ")
+    }
+}
+
+/// Consts, statics and type aliases: the signature is the item, value included, shortened.
+fn item(node: Node<'_>, kind: SymbolKind, cx: &mut Cx<'_>) {
+    // `const _: () = …;` names nothing.
+    let Some(name) = cx.field_text(node, "name").filter(|name| name != "_") else {
+        return;
+    };
+    let mut definition = Definition::new(kind, name, node);
+    definition.signature = one_line(cx.text(node).trim_end_matches(';'), 200);
+    annotate(node, &mut definition, cx);
+    cx.define(definition, None);
+}
+
+fn macro_definition(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    let mut definition = Definition::new(SymbolKind::Macro, name, node);
+    definition.signature = format!("macro_rules! {}", definition.name);
+    annotate(node, &mut definition, cx);
+    // `#[macro_export]` is what makes a macro visible outside its crate.
+    if definition
+        .decorators
+        .iter()
+        .any(|attribute| attribute.contains("macro_export"))
+    {
+        definition.visibility = Visibility::Public;
+    }
+    cx.define(definition, None);
+}
+
+/// Visibility, outer doc comments (`///`, `/** */`) and attributes (`#[…]`), which tree-sitter
+/// puts before the item as siblings.
+fn annotate(node: Node<'_>, definition: &mut Definition, cx: &Cx<'_>) {
+    definition.visibility = match named_children(node).find(|c| c.kind() == "visibility_modifier") {
+        Some(modifier) if cx.text(modifier).trim() == "pub" => Visibility::Public,
+        Some(_) => Visibility::Restricted,
+        None => Visibility::Private,
+    };
+    let mut doc_lines: Vec<String> = Vec::new();
+    let mut block_doc = None;
+    let mut attributes = Vec::new();
+    let mut sibling = node.prev_sibling();
+    while let Some(current) = sibling {
+        let text = cx.text(current);
+        match current.kind() {
+            "attribute_item" => {
+                attributes.push(one_line(&text, 200));
+                definition.outer_start = current.start_byte();
+            }
+            "line_comment" if text.starts_with("///") && !text.starts_with("////") => {
+                doc_lines.push(text.trim_end().to_owned());
+                definition.outer_start = current.start_byte();
+            }
+            "block_comment" if text.starts_with("/**") && !text.starts_with("/***") => {
+                block_doc = block_doc.or_else(|| strip_block_comment(&text));
+                definition.outer_start = current.start_byte();
+            }
+            "line_comment" | "block_comment" => {}
+            _ => break,
+        }
+        sibling = current.prev_sibling();
+    }
+    attributes.reverse();
+    doc_lines.reverse();
+    definition.decorators = attributes;
+    definition.doc = strip_line_markers(doc_lines.iter().map(String::as_str), "///").or(block_doc);
+}
+
+/// A module's `//!` doc comments at the top of its body.
+fn inner_doc(body: Node<'_>, cx: &Cx<'_>) -> Option<String> {
+    let lines: Vec<String> = named_children(body)
+        .take_while(|child| child.kind() == "line_comment")
+        .map(|child| cx.text(child).trim_end().to_owned())
+        .filter(|line| line.starts_with("//!"))
+        .collect();
+    strip_line_markers(lines.iter().map(String::as_str), "//!")
+}
+
+fn call(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(mut function) = node.child_by_field_name("function") else {
+        return;
+    };
+    if function.kind() == "generic_function" {
+        match function.child_by_field_name("function") {
+            Some(inner) => function = inner,
+            None => return,
+        }
+    }
+    let (name, receiver, kind) = match function.kind() {
+        "identifier" => (cx.text(function).into_owned(), None, CallKind::Plain),
+        "scoped_identifier" => {
+            let Some(name) = cx.field_text(function, "name") else {
+                return;
+            };
+            let path = cx
+                .field_text(function, "path")
+                .map(|path| one_line(&path, 80));
+            (name, path, CallKind::Path)
+        }
+        "field_expression" => {
+            let Some(name) = cx.field_text(function, "field") else {
+                return;
+            };
+            let value = cx
+                .field_text(function, "value")
+                .map(|value| one_line(&value, 80));
+            (name, value, CallKind::Method)
+        }
+        _ => return,
+    };
+    let callee = match (&receiver, kind) {
+        (Some(receiver), CallKind::Path) => format!("{receiver}::{name}"),
+        (Some(receiver), _) => format!("{receiver}.{name}"),
+        (None, _) => name.clone(),
+    };
+    cx.call(node, callee, name, receiver, kind);
+}
+
+/// `use a::{b, c::d as e, f::*};` gives `a::b`, `a::c::d` (as `e`) and `a::f::*`.
+fn use_declaration(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(argument) = node.child_by_field_name("argument") else {
+        return;
+    };
+    let kind = if named_children(node).any(|c| c.kind() == "visibility_modifier") {
+        ImportKind::ReExport
+    } else {
+        ImportKind::Import
+    };
+    let line = cx.line_of(node.start_byte());
+    let mut paths = Vec::new();
+    expand_use(argument, "", cx, &mut paths);
+    for (path, alias) in paths {
+        let (module, name) = match path.rsplit_once("::") {
+            Some((module, name)) => (module.to_owned(), Some(name.to_owned())),
+            None => (path.clone(), None),
+        };
+        cx.import(Import {
+            path,
+            module,
+            name,
+            alias,
+            level: 0,
+            kind,
+            line,
+        });
+    }
+}
+
+/// Expands one use clause under `prefix` into (path, alias) pairs.
+fn expand_use(
+    clause: Node<'_>,
+    prefix: &str,
+    cx: &Cx<'_>,
+    out: &mut Vec<(String, Option<String>)>,
+) {
+    let join = |rest: &str| {
+        let rest: String = rest.split_whitespace().collect();
+        match (prefix.is_empty(), rest.as_str()) {
+            (_, "self") if !prefix.is_empty() => prefix.to_owned(),
+            (true, _) => rest,
+            (false, _) => format!("{prefix}::{rest}"),
+        }
+    };
+    match clause.kind() {
+        "use_as_clause" => {
+            let path = cx.field_text(clause, "path").unwrap_or_default();
+            out.push((join(&path), cx.field_text(clause, "alias")));
+        }
+        "use_list" => {
+            for child in named_children(clause) {
+                expand_use(child, prefix, cx, out);
+            }
+        }
+        "scoped_use_list" => {
+            let inner = match cx.field_text(clause, "path") {
+                Some(path) => join(&path),
+                None => prefix.to_owned(),
+            };
+            if let Some(list) = clause.child_by_field_name("list") {
+                expand_use(list, &inner, cx, out);
+            }
+        }
+        "use_wildcard" => {
+            let text = cx.text(clause);
+            let path = text.trim_end_matches('*').trim_end_matches("::");
+            let base = if path.trim().is_empty() {
+                prefix.to_owned()
+            } else {
+                join(path)
+            };
+            out.push((
+                if base.is_empty() {
+                    "*".to_owned()
+                } else {
+                    format!("{base}::*")
+                },
+                None,
+            ));
+        }
+        "line_comment" | "block_comment" => {}
+        _ => out.push((join(&cx.text(clause)), None)),
+    }
+}
+
+fn extern_crate(node: Node<'_>, cx: &mut Cx<'_>) {
+    let Some(name) = cx.field_text(node, "name") else {
+        return;
+    };
+    cx.import(Import {
+        path: name.clone(),
+        module: name,
+        name: None,
+        alias: cx.field_text(node, "alias"),
+        level: 0,
+        kind: ImportKind::Import,
+        line: cx.line_of(node.start_byte()),
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::impl_type_name;
+
+    #[test]
+    fn impl_names_are_the_bare_type() {
+        assert_eq!(impl_type_name("Parser"), "Parser");
+        assert_eq!(impl_type_name("Vec<T>"), "Vec");
+        assert_eq!(impl_type_name("&'a mut fmt::Formatter<'_>"), "Formatter");
+        assert_eq!(impl_type_name("dyn Error + Send"), "Error + Send");
+        assert_eq!(
+            impl_type_name("&mut [MaybeUninit<u8>]"),
+            "[MaybeUninit<u8>]"
+        );
+        assert_eq!(impl_type_name("dyn fmt::Write + 'a"), "Write");
+        assert_eq!(impl_type_name("*const T"), "T");
+        assert_eq!(impl_type_name("(A,\n B)"), "(A, B)");
+    }
+}
