@@ -266,9 +266,10 @@ pub struct ChunkCreated {
     /// The file's language, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<Language>,
-    /// The symbol it belongs to; absent for a file-level chunk.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub symbol_id: Option<SymbolId>,
+    /// The symbols it belongs to (several when one statement binds several names); absent for a
+    /// file-level chunk.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symbol_ids: Vec<SymbolId>,
     /// Its bytes in the file.
     pub byte_range: ByteRange,
     /// Its lines in the file.

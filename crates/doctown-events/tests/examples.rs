@@ -49,7 +49,7 @@ fn example(event_type: EventType) -> Envelope {
             chunk_id,
             path: "src/macros.rs".into(),
             language: Some(Language::Rust),
-            symbol_id: Some(symbol_id),
+            symbol_ids: vec![symbol_id],
             byte_range: ByteRange::new(1024, 1187).unwrap(),
             line_range: LineRange::new(41, 47).unwrap(),
             content: "pub fn max_level() -> LevelFilter {\n    \
