@@ -36,9 +36,24 @@ pub(crate) enum Command {
     Ingest(SourceArgs),
 
     /// Print the symbols found under a folder or in a file, one JSON object per line.
+    ///
+    /// Files are found as git would (.gitignore honoured, hidden files skipped) and parsed when
+    /// their language is known. The record formats are documented in docs/records.md.
     Symbols {
         /// The folder or file to read.
         path: PathBuf,
+
+        /// Print the chunks (the units that are embedded) instead.
+        #[arg(long, group = "records")]
+        chunks: bool,
+
+        /// Print the call sites, with the symbol each resolves to, instead.
+        #[arg(long, group = "records")]
+        calls: bool,
+
+        /// Print the imports instead.
+        #[arg(long, group = "records")]
+        imports: bool,
     },
 
     /// Build a .docpack: ingest, embed, cluster, summarise and pack a repository.

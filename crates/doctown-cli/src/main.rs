@@ -1,6 +1,7 @@
 //! `doctown`: the command-line front of Doctown.
 
 mod cli;
+mod symbols;
 
 use std::process::ExitCode;
 
@@ -39,8 +40,21 @@ fn init_logging(verbose: u8) {
 
 fn run(command: Command) -> Result<(), String> {
     let name = match command {
+        Command::Symbols {
+            path,
+            chunks,
+            calls,
+            imports,
+        } => {
+            let records = match (chunks, calls, imports) {
+                (true, _, _) => symbols::Records::Chunks,
+                (_, true, _) => symbols::Records::Calls,
+                (_, _, true) => symbols::Records::Imports,
+                _ => symbols::Records::Symbols,
+            };
+            return symbols::run(&path, records).map_err(|err| err.to_string());
+        }
         Command::Ingest(_) => "ingest",
-        Command::Symbols { .. } => "symbols",
         Command::Generate { .. } => "generate",
         Command::Inspect { .. } => "inspect",
         Command::Verify { .. } => "verify",

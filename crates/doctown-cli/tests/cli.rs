@@ -44,3 +44,98 @@ fn an_unknown_subcommand_is_a_usage_error() {
         String::from_utf8_lossy(&output.stderr).contains("unrecognized subcommand 'frobnicate'")
     );
 }
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../doctown-intel/tests/fixtures")
+}
+
+fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    let output = doctown(args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+#[test]
+fn symbols_prints_one_record_per_symbol_with_the_documented_fields() {
+    let dir = fixtures();
+    let records = json_lines(&["symbols", dir.to_str().unwrap()]);
+    let paths: std::collections::BTreeSet<&str> = records
+        .iter()
+        .map(|r| r["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths.into_iter().collect::<Vec<_>>(),
+        [
+            "sample.go",
+            "sample.jsx",
+            "sample.py",
+            "sample.rs",
+            "sample.ts"
+        ]
+    );
+    let method = records
+        .iter()
+        .find(|r| r["qualified_name"] == "Parser::step")
+        .expect("Parser::step is listed");
+    for field in [
+        "path",
+        "name",
+        "qualified_name",
+        "kind",
+        "start_line",
+        "end_line",
+        "start_byte",
+        "end_byte",
+        "parent",
+        "signature",
+    ] {
+        assert!(method.get(field).is_some(), "{field} missing from {method}");
+    }
+    assert_eq!(method["kind"], "method");
+    assert_eq!(method["parent"], "Parser");
+    assert_eq!(
+        (method["start_line"].as_u64(), method["end_line"].as_u64()),
+        (Some(73), Some(75))
+    );
+}
+
+#[test]
+fn symbols_prints_chunks_calls_and_imports_on_request() {
+    let file = fixtures().join("sample.py");
+    let file = file.to_str().unwrap();
+    let chunks = json_lines(&["symbols", "--chunks", file]);
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c["chunk_id"].as_str().unwrap().len() == 64)
+    );
+    let calls = json_lines(&["symbols", "--calls", file]);
+    let check = calls.iter().find(|c| c["callee"] == "_check").unwrap();
+    assert_eq!(check["caller"], "load");
+    assert_eq!(check["target"], "load._check");
+    let imports = json_lines(&["symbols", "--imports", file]);
+    assert!(
+        imports
+            .iter()
+            .any(|i| i["import"] == "..models.User" && i["level"] == 2)
+    );
+}
+
+#[test]
+fn symbols_of_a_missing_path_is_a_clear_error() {
+    let output = doctown(&["symbols", "/no/such/dir"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "error: could not read '/no/such/dir': No such file or directory (os error 2); check that \
+         the path exists"
+    );
+}

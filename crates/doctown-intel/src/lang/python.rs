@@ -188,7 +188,7 @@ fn assignment(node: Node<'_>, cx: &mut Cx<'_>) {
 fn bound_names(target: Node<'_>, cx: &Cx<'_>, names: &mut Vec<String>) {
     match target.kind() {
         "identifier" => names.push(cx.text(target).into_owned()),
-        "pattern_list" | "tuple_pattern" | "list_pattern" => {
+        "pattern_list" | "tuple_pattern" | "list_pattern" | "list_splat_pattern" => {
             for child in named_children(target) {
                 bound_names(child, cx, names);
             }
