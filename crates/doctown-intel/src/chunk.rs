@@ -72,8 +72,8 @@ pub fn chunk_file(
     analysis: Option<&FileAnalysis>,
     options: &ChunkOptions,
 ) -> Vec<Chunk> {
-    let regions = nest(source, analysis);
     let lines = LineIndex::new(source);
+    let regions = nest(source, &lines, analysis);
     let cutter = Cutter {
         path,
         source,
@@ -96,15 +96,15 @@ pub fn chunk_file(
 
 /// The file (region 0) and one region per distinct symbol range, each with the regions directly
 /// nested in it, in source order. Built with a stack, in O(n log n).
-fn nest(source: &[u8], analysis: Option<&FileAnalysis>) -> Vec<Region> {
+fn nest(source: &[u8], lines: &LineIndex, analysis: Option<&FileAnalysis>) -> Vec<Region> {
     let file_len = source.len();
     // A symbol's indentation belongs to it, not to the code around it.
     let with_indentation = |start: usize| {
         let start = start.min(file_len);
-        let line_start = source[..start]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |newline| newline + 1);
+        let line_start = lines
+            .line_start(lines.line_of(start))
+            .unwrap_or(start)
+            .min(start);
         let indentation = &source[line_start..start];
         if indentation.iter().all(|&b| b == b' ' || b == b'\t') {
             line_start

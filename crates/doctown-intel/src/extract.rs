@@ -13,6 +13,10 @@ use crate::lang::{self, Grammar};
 use crate::model::{Call, CallKind, FileAnalysis, Import, Symbol, SymbolTag, Visibility};
 use crate::text::{LineIndex, lossy};
 
+/// Qualified names longer than this lose their outermost segments (`…::inner::name`), so that
+/// pathologically deep nesting costs linear, not quadratic, memory.
+const MAX_QUALIFIED_NAME: usize = 512;
+
 /// How long parsing one file may take before it is given up, with a reason.
 pub const DEFAULT_PARSE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -61,11 +65,16 @@ impl Extractor {
         let mut give_up = |_: &ParseState| Instant::now() > deadline;
         let options = ParseOptions::new().progress_callback(&mut give_up);
         let len = source.len();
-        parser.parse_with_options(
+        let tree = parser.parse_with_options(
             &mut |offset, _| if offset < len { &source[offset..] } else { &[] },
             None,
             Some(options),
-        )
+        );
+        if tree.is_none() {
+            // A cancelled parse would otherwise resume on the next call, with the next file.
+            parser.reset();
+        }
+        tree
     }
 
     /// Extracts the symbols and imports of the file at `path` (relative to the repository root,
@@ -100,17 +109,26 @@ pub fn extract(path: &str, source: &[u8], language: Language) -> FileAnalysis {
     EXTRACTOR.with(|extractor| extractor.borrow_mut().extract(path, source, language))
 }
 
+/// Nodes deeper than this are not shown to the language modules: tree-sitter finds a node's
+/// parent by walking down from the root, so the modules' look-ups cost time proportional to depth,
+/// and symbols nested thousands of levels deep exist only in generated or hostile files.
+const MAX_VISIT_DEPTH: usize = 1024;
+
 /// Visits every node once, in source order, without recursion (trees may be 10,000 deep), and
 /// closes scopes as their nodes end.
 fn walk(tree: &Tree, grammar: &dyn Grammar, cx: &mut Cx<'_>) {
     let mut cursor = tree.walk();
+    let mut depth = 0usize;
     loop {
         let node = cursor.node();
         if node.is_error() || node.is_missing() {
             cx.parse_errors += 1;
         }
-        grammar.visit(node, cx);
+        if depth <= MAX_VISIT_DEPTH {
+            grammar.visit(node, cx);
+        }
         if cursor.goto_first_child() {
+            depth += 1;
             continue;
         }
         loop {
@@ -121,6 +139,7 @@ fn walk(tree: &Tree, grammar: &dyn Grammar, cx: &mut Cx<'_>) {
             if !cursor.goto_parent() {
                 return;
             }
+            depth -= 1;
         }
     }
 }
@@ -264,10 +283,8 @@ impl<'s> Cx<'s> {
         let (qualified_name, parent_path) = match parent {
             Some(parent) => {
                 let path = &self.symbols[parent].scope_path;
-                (
-                    format!("{path}{}{}", self.separator, definition.name),
-                    path.clone(),
-                )
+                let qualified = format!("{path}{}{}", self.separator, definition.name);
+                (shorten_path(qualified, self.separator), path.clone())
             }
             None => match &definition.owner {
                 Some(owner) => (
@@ -279,7 +296,10 @@ impl<'s> Cx<'s> {
         };
         let scope_path = match &definition.scope_name {
             Some(scope_name) if parent_path.is_empty() => scope_name.clone(),
-            Some(scope_name) => format!("{parent_path}{}{scope_name}", self.separator),
+            Some(scope_name) => shorten_path(
+                format!("{parent_path}{}{scope_name}", self.separator),
+                self.separator,
+            ),
             None => qualified_name.clone(),
         };
         let index = self.symbols.len();
@@ -441,6 +461,20 @@ impl<'s> Cx<'s> {
             skipped: None,
         }
     }
+}
+
+/// Drops the outermost segments of a qualified name longer than [`MAX_QUALIFIED_NAME`].
+fn shorten_path(path: String, separator: &str) -> String {
+    if path.len() <= MAX_QUALIFIED_NAME {
+        return path;
+    }
+    let mut cut = path.len() - MAX_QUALIFIED_NAME;
+    while !path.is_char_boundary(cut) {
+        cut += 1;
+    }
+    let tail = &path[cut..];
+    let tail = tail.split_once(separator).map_or(tail, |(_, rest)| rest);
+    format!("…{separator}{tail}")
 }
 
 /// The id of the `occurrence`-th symbol (from 0) with this qualified name and kind in `path`.

@@ -54,14 +54,14 @@ impl<'a> SymbolTable<'a> {
                         .push(location),
                     None => {}
                 }
-                if symbol.kind == SymbolKind::Method {
-                    if let Some(owner) = owner_type(&symbol.qualified_name, separator) {
-                        table
-                            .methods
-                            .entry((owner, &symbol.name))
-                            .or_default()
-                            .push(location);
-                    }
+                if symbol.kind == SymbolKind::Method
+                    && let Some(owner) = owner_type(&symbol.qualified_name, separator)
+                {
+                    table
+                        .methods
+                        .entry((owner, &symbol.name))
+                        .or_default()
+                        .push(location);
                 }
             }
         }

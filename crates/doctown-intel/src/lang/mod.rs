@@ -41,12 +41,24 @@ pub(crate) fn grammar(language: Language) -> &'static dyn Grammar {
 
 /// The node's children that are named, in order.
 pub(crate) fn named_children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
-    (0..node.named_child_count()).filter_map(move |i| node.named_child(i))
+    children(node).filter(|child| child.is_named())
 }
 
-/// The node's children, named or not, in order.
+/// The node's children, named or not, in order. A tree cursor steps from child to child in
+/// constant time, where `Node::child(i)` costs time proportional to `i`.
 pub(crate) fn children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
-    (0..node.child_count()).filter_map(move |i| node.child(i))
+    let mut cursor = node.walk();
+    let mut started = false;
+    std::iter::from_fn(move || {
+        let moved = if started {
+            cursor.goto_next_sibling()
+        } else {
+            cursor.goto_first_child()
+        };
+        started = true;
+        moved.then(|| cursor.node())
+    })
+    .fuse()
 }
 
 /// Whether `node` has an unnamed child token `keyword` (such as `async` or `static`).
