@@ -32,8 +32,17 @@ pub(crate) enum Command {
     /// Read a repository and report its files, languages, symbols and chunks.
     ///
     /// SOURCE is a GitHub URL (https://github.com/owner/repo, optionally /tree/<ref>), a local
-    /// folder, a git checkout, or a .zip / .tar.gz archive.
-    Ingest(SourceArgs),
+    /// folder, a git checkout, or a .zip / .tar.gz archive. Shows live progress and ends with a
+    /// summary table; DOCTOWN_GITHUB_TOKEN is used for private repositories.
+    Ingest {
+        /// The repository to read.
+        #[command(flatten)]
+        source: SourceArgs,
+
+        /// Print the raw event stream (one JSON envelope per line) instead.
+        #[arg(long)]
+        events: bool,
+    },
 
     /// Print the symbols found under a folder or in a file, one JSON object per line.
     ///

@@ -1,6 +1,7 @@
 //! `doctown`: the command-line front of Doctown.
 
 mod cli;
+mod ingest;
 mod symbols;
 
 use std::process::ExitCode;
@@ -54,7 +55,9 @@ fn run(command: Command) -> Result<(), String> {
             };
             return symbols::run(&path, records).map_err(|err| err.to_string());
         }
-        Command::Ingest(_) => "ingest",
+        Command::Ingest { source, events } => {
+            return ingest::run(&source.source, source.git_ref.as_deref(), events);
+        }
         Command::Generate { .. } => "generate",
         Command::Inspect { .. } => "inspect",
         Command::Verify { .. } => "verify",

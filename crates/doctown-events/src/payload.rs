@@ -220,6 +220,30 @@ pub enum SkipReason {
     Unreadable,
 }
 
+impl SkipReason {
+    /// The identifier used on the wire: `lock_file`, `too_large`, ….
+    pub fn id(self) -> &'static str {
+        match self {
+            SkipReason::Ignored => "ignored",
+            SkipReason::LockFile => "lock_file",
+            SkipReason::Vendored => "vendored",
+            SkipReason::Generated => "generated",
+            SkipReason::Binary => "binary",
+            SkipReason::TooLarge => "too_large",
+            SkipReason::LimitReached => "limit_reached",
+            SkipReason::UnsafePath => "unsafe_path",
+            SkipReason::Duplicate => "duplicate",
+            SkipReason::Unreadable => "unreadable",
+        }
+    }
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
 /// `ingest.started.v1`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IngestStarted {
@@ -551,6 +575,25 @@ mod tests {
                 "{name}"
             );
             assert_eq!(name.parse::<EventType>().unwrap(), *event_type);
+        }
+    }
+
+    #[test]
+    fn skip_reason_ids_are_the_wire_names() {
+        let all = [
+            SkipReason::Ignored,
+            SkipReason::LockFile,
+            SkipReason::Vendored,
+            SkipReason::Generated,
+            SkipReason::Binary,
+            SkipReason::TooLarge,
+            SkipReason::LimitReached,
+            SkipReason::UnsafePath,
+            SkipReason::Duplicate,
+            SkipReason::Unreadable,
+        ];
+        for reason in all {
+            assert_eq!(serde_json::to_value(reason).unwrap(), reason.id());
         }
     }
 

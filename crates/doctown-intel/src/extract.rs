@@ -95,7 +95,7 @@ impl Extractor {
         };
         let grammar = lang::grammar(language);
         let mut cx = Cx::new(source, grammar.separator());
-        walk(&tree, grammar, &mut cx);
+        walk(&tree, grammar, lang::relevant_kinds(language), &mut cx);
         cx.finish(path, language)
     }
 }
@@ -116,15 +116,20 @@ const MAX_VISIT_DEPTH: usize = 1024;
 
 /// Visits every node once, in source order, without recursion (trees may be 10,000 deep), and
 /// closes scopes as their nodes end.
-fn walk(tree: &Tree, grammar: &dyn Grammar, cx: &mut Cx<'_>) {
+fn walk(tree: &Tree, grammar: &dyn Grammar, relevant: &[bool], cx: &mut Cx<'_>) {
     let mut cursor = tree.walk();
     let mut depth = 0usize;
+    let has_errors = tree.root_node().has_error();
     loop {
         let node = cursor.node();
-        if node.is_error() || node.is_missing() {
+        if has_errors && (node.is_error() || node.is_missing()) {
             cx.parse_errors += 1;
         }
-        if depth <= MAX_VISIT_DEPTH {
+        let is_relevant = relevant
+            .get(usize::from(node.kind_id()))
+            .copied()
+            .unwrap_or(false);
+        if is_relevant && depth <= MAX_VISIT_DEPTH {
             grammar.visit(node, cx);
         }
         if cursor.goto_first_child() {
@@ -132,7 +137,9 @@ fn walk(tree: &Tree, grammar: &dyn Grammar, cx: &mut Cx<'_>) {
             continue;
         }
         loop {
-            cx.leave(cursor.node().id());
+            if !cx.scopes.is_empty() {
+                cx.leave(cursor.node().id());
+            }
             if cursor.goto_next_sibling() {
                 break;
             }

@@ -39,6 +39,34 @@ impl Grammar for EcmaScript {
         "."
     }
 
+    fn kinds(&self) -> &'static [&'static str] {
+        &[
+            "function_declaration",
+            "generator_function_declaration",
+            "function_signature",
+            "class_declaration",
+            "abstract_class_declaration",
+            "class",
+            "function_expression",
+            "generator_function",
+            "method_definition",
+            "method_signature",
+            "abstract_method_signature",
+            "interface_declaration",
+            "type_alias_declaration",
+            "enum_declaration",
+            "internal_module",
+            "module",
+            "variable_declarator",
+            "expression_statement",
+            "export_statement",
+            "call_expression",
+            "new_expression",
+            "import_statement",
+            "import_require_clause",
+        ]
+    }
+
     fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>) {
         match node.kind() {
             "function_declaration" | "generator_function_declaration" | "function_signature" => {
@@ -52,7 +80,7 @@ impl Grammar for EcmaScript {
             {
                 class(node, None, cx)
             }
-            "function_expression" | "function" | "generator_function"
+            "function_expression" | "generator_function"
                 if node
                     .parent()
                     .is_some_and(|p| p.kind() == "export_statement") =>
@@ -347,7 +375,7 @@ fn binding(declarator: Node<'_>, cx: &mut Cx<'_>) {
 fn is_function_value(kind: &str) -> bool {
     matches!(
         kind,
-        "arrow_function" | "function_expression" | "function" | "generator_function"
+        "arrow_function" | "function_expression" | "generator_function"
     )
 }
 

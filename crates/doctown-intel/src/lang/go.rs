@@ -22,6 +22,20 @@ impl Grammar for Go {
         "."
     }
 
+    fn kinds(&self) -> &'static [&'static str] {
+        &[
+            "function_declaration",
+            "method_declaration",
+            "type_spec",
+            "type_alias",
+            "method_elem",
+            "const_spec",
+            "var_spec",
+            "call_expression",
+            "import_spec",
+        ]
+    }
+
     fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>) {
         match node.kind() {
             "function_declaration" => function(node, None, cx),

@@ -9,6 +9,8 @@ mod go;
 mod python;
 mod rust;
 
+use std::sync::OnceLock;
+
 use doctown_common::Language;
 use tree_sitter::Node;
 
@@ -22,9 +24,37 @@ pub(crate) trait Grammar: Sync {
     /// What joins a parent's name and a child's in qualified names (`::` or `.`).
     fn separator(&self) -> &'static str;
 
-    /// Called once for every node, parents before children: reports the symbols, calls and
-    /// imports that `node` is, through `cx`.
+    /// The kinds of named node [`Grammar::visit`] looks at; the walk skips all others, so that
+    /// most nodes cost no string comparison at all.
+    fn kinds(&self) -> &'static [&'static str];
+
+    /// Called once for every node of one of [`Grammar::kinds`], parents before children: reports
+    /// the symbols, calls and imports that `node` is, through `cx`.
     fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>);
+}
+
+/// For each node kind id of `language`'s grammar, whether its module looks at nodes of that kind
+/// (a kind name can have several ids; all of them count). Built once per language.
+pub(crate) fn relevant_kinds(language: Language) -> &'static [bool] {
+    static TABLES: [OnceLock<Vec<bool>>; Language::ALL.len()] =
+        [const { OnceLock::new() }; Language::ALL.len()];
+    let index = Language::ALL
+        .iter()
+        .position(|l| *l == language)
+        .unwrap_or_default();
+    TABLES[index].get_or_init(|| {
+        let grammar = grammar(language);
+        let ts_language = grammar.ts_language();
+        (0..ts_language.node_kind_count())
+            .map(|id| {
+                let id = id as u16;
+                ts_language.node_kind_is_named(id)
+                    && ts_language
+                        .node_kind_for_id(id)
+                        .is_some_and(|name| grammar.kinds().contains(&name))
+            })
+            .collect()
+    })
 }
 
 /// The grammar for `language`.
@@ -64,4 +94,27 @@ pub(crate) fn children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
 /// Whether `node` has an unnamed child token `keyword` (such as `async` or `static`).
 pub(crate) fn has_token(node: Node<'_>, keyword: &str) -> bool {
     children(node).any(|child| !child.is_named() && child.kind() == keyword)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_kind_exists_in_its_grammar() {
+        for language in Language::ALL {
+            let grammar = grammar(language);
+            let ts_language = grammar.ts_language();
+            for kind in grammar.kinds() {
+                // TypeScript-only kinds are absent from the JavaScript grammar, which shares the module.
+                let shared_with_typescript = language == Language::JavaScript;
+                let exists = ts_language.id_for_node_kind(kind, true) != 0;
+                assert!(
+                    exists || shared_with_typescript,
+                    "{language}: no node kind {kind}"
+                );
+            }
+            assert!(relevant_kinds(language).iter().any(|&relevant| relevant));
+        }
+    }
 }

@@ -36,6 +36,18 @@ impl Grammar for Python {
         "."
     }
 
+    fn kinds(&self) -> &'static [&'static str] {
+        &[
+            "function_definition",
+            "class_definition",
+            "assignment",
+            "call",
+            "import_statement",
+            "future_import_statement",
+            "import_from_statement",
+        ]
+    }
+
     fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>) {
         match node.kind() {
             "function_definition" => function(node, cx),

@@ -23,6 +23,27 @@ impl Grammar for Rust {
         "::"
     }
 
+    fn kinds(&self) -> &'static [&'static str] {
+        &[
+            "function_item",
+            "function_signature_item",
+            "struct_item",
+            "union_item",
+            "enum_item",
+            "trait_item",
+            "mod_item",
+            "impl_item",
+            "const_item",
+            "static_item",
+            "type_item",
+            "associated_type",
+            "macro_definition",
+            "call_expression",
+            "use_declaration",
+            "extern_crate_declaration",
+        ]
+    }
+
     fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>) {
         match node.kind() {
             "function_item" | "function_signature_item" => function(node, cx),
