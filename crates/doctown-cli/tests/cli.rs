@@ -139,3 +139,107 @@ fn symbols_of_a_missing_path_is_a_clear_error() {
          the path exists"
     );
 }
+
+/// The envelopes `doctown ingest --events` prints, checked for order.
+fn ingest_events(
+    args: &[&str],
+    envs: &[(&str, &str)],
+) -> (Option<i32>, Vec<doctown_events::Envelope>) {
+    let output = Command::new(env!("CARGO_BIN_EXE_doctown"))
+        .arg("ingest")
+        .arg("--events")
+        .args(args)
+        .envs(envs.iter().copied())
+        .output()
+        .unwrap();
+    let mut check = doctown_events::SequenceCheck::new();
+    let envelopes: Vec<_> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let envelope = doctown_events::Envelope::from_json(line).unwrap();
+            check.observe(&envelope).unwrap();
+            envelope
+        })
+        .collect();
+    (output.status.code(), envelopes)
+}
+
+#[test]
+fn ingest_streams_valid_events_from_started_to_completed() {
+    let dir = fixtures();
+    let (code, events) = ingest_events(&[dir.to_str().unwrap()], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        events.first().unwrap().event_type().as_str(),
+        "ingest.started.v1"
+    );
+    let last = events.last().unwrap();
+    assert_eq!(last.event_type().as_str(), "ingest.completed.v1");
+    assert_eq!(last.status, Some(doctown_events::Status::Success));
+    let doctown_events::Payload::IngestCompleted(totals) = &last.payload else {
+        panic!()
+    };
+    assert_eq!(totals.files, 5);
+    let chunks = events
+        .iter()
+        .filter(|e| e.event_type().as_str() == "ingest.chunk_created.v1")
+        .count();
+    assert_eq!(totals.chunks, chunks as u64);
+}
+
+#[test]
+fn ingest_reads_an_archive_and_prints_a_summary() {
+    let temp = tempfile::tempdir().unwrap();
+    let archive = temp.path().join("repo.tar.gz");
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&archive).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gz);
+    for (name, content) in [
+        ("repo/app.py", &b"def main():\n    pass\n"[..]),
+        ("repo/Cargo.lock", b"# lock\n"),
+    ] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, name, content).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+    let output = doctown(&["ingest", archive.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = String::from_utf8(output.stdout).unwrap();
+    assert!(summary.starts_with("Ingested 1 files"), "{summary}");
+    assert!(summary.contains("lock_file"), "{summary}");
+}
+
+#[test]
+fn an_unreachable_github_ends_with_a_failed_completion() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let base = format!("http://{closed}");
+    let (code, events) = ingest_events(
+        &["https://github.com/octo/hello"],
+        &[
+            ("DOCTOWN_GITHUB_API_URL", &base),
+            ("DOCTOWN_GITHUB_ARCHIVE_URL", &base),
+        ],
+    );
+    assert_eq!(code, Some(1));
+    let last = events.last().unwrap();
+    assert_eq!(last.status, Some(doctown_events::Status::Failed));
+    let error = last.error.as_ref().unwrap();
+    assert_eq!(error.code, "http");
+    assert!(
+        error.message.contains("could not connect"),
+        "{}",
+        error.message
+    );
+}
