@@ -162,7 +162,7 @@ fn the_file_count_limit_skips_the_rest() {
     assert_eq!(totals.files, 2);
     assert_eq!(
         totals.skipped_by_reason.get(&SkipReason::LimitReached),
-        Some(&2)
+        Some(&4)
     );
 }
 
