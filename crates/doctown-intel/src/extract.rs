@@ -11,7 +11,7 @@ use tree_sitter::{Node, ParseOptions, ParseState, Parser, Tree};
 
 use crate::lang::{self, Grammar};
 use crate::model::{Call, CallKind, FileAnalysis, Import, Symbol, SymbolTag, Visibility};
-use crate::text::{LineIndex, lossy};
+use crate::text::{LineIndex, lossy, one_line};
 
 /// Qualified names longer than this lose their outermost segments (`…::inner::name`), so that
 /// pathologically deep nesting costs linear, not quadratic, memory.
@@ -353,14 +353,33 @@ impl<'s> Cx<'s> {
         });
     }
 
+    /// Reports a call through a member, `object.field(…)`: a path call when `object` is a plain
+    /// name that an import binds to a whole module or package (`os.getcwd()`, `fmt.Println()`),
+    /// else a method call.
+    pub(crate) fn member_call(&mut self, node: Node<'_>, object: Node<'_>, field: Node<'_>) {
+        let receiver = one_line(&self.text(object), 80);
+        let name = self.text(field).into_owned();
+        let is_module = object.kind() == "identifier"
+            && self.imports.iter().any(|import| {
+                import.name.is_none() && import.local_name() == Some(receiver.as_str())
+            });
+        let kind = if is_module {
+            CallKind::Path
+        } else {
+            CallKind::Method
+        };
+        self.call(
+            node,
+            format!("{receiver}.{name}"),
+            name,
+            Some(receiver),
+            kind,
+        );
+    }
+
     /// Reports an import.
     pub(crate) fn import(&mut self, import: Import) {
         self.imports.push(import);
-    }
-
-    /// The imports reported so far.
-    pub(crate) fn imports(&self) -> &[Import] {
-        &self.imports
     }
 
     /// Marks a top-level name as exported (Python's `__all__`, CommonJS `module.exports`).

@@ -582,31 +582,12 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
             cx.call(node, name.clone(), name, None, CallKind::Plain);
         }
         "member_expression" => {
-            let (Some(object), Some(property)) = (
+            if let (Some(object), Some(property)) = (
                 function.child_by_field_name("object"),
                 function.child_by_field_name("property"),
-            ) else {
-                return;
-            };
-            let receiver = one_line(&cx.text(object), 80);
-            let name = cx.text(property).into_owned();
-            let is_module = object.kind() == "identifier"
-                && cx
-                    .imports()
-                    .iter()
-                    .any(|i| i.name.is_none() && i.local_name() == Some(receiver.as_str()));
-            let kind = if is_module {
-                CallKind::Path
-            } else {
-                CallKind::Method
-            };
-            cx.call(
-                node,
-                format!("{receiver}.{name}"),
-                name,
-                Some(receiver),
-                kind,
-            );
+            ) {
+                cx.member_call(node, object, property);
+            }
         }
         _ => {}
     }

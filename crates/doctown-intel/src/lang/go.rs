@@ -229,31 +229,12 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
             cx.call(node, name.clone(), name, None, CallKind::Plain);
         }
         "selector_expression" => {
-            let (Some(operand), Some(field)) = (
+            if let (Some(operand), Some(field)) = (
                 function.child_by_field_name("operand"),
                 function.child_by_field_name("field"),
-            ) else {
-                return;
-            };
-            let receiver = one_line(&cx.text(operand), 80);
-            let name = cx.text(field).into_owned();
-            let is_package = operand.kind() == "identifier"
-                && cx
-                    .imports()
-                    .iter()
-                    .any(|import| import.local_name() == Some(receiver.as_str()));
-            let kind = if is_package {
-                CallKind::Path
-            } else {
-                CallKind::Method
-            };
-            cx.call(
-                node,
-                format!("{receiver}.{name}"),
-                name,
-                Some(receiver),
-                kind,
-            );
+            ) {
+                cx.member_call(node, operand, field);
+            }
         }
         _ => {}
     }

@@ -239,30 +239,15 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
             cx.call(node, callee.clone(), callee, None, kind);
         }
         "attribute" => {
-            let (Some(object), Some(attribute)) = (
+            if let (Some(object), Some(attribute)) = (
                 function.child_by_field_name("object"),
                 function.child_by_field_name("attribute"),
-            ) else {
-                return;
-            };
-            let receiver = one_line(&cx.text(object), 80);
-            let name = cx.text(attribute).into_owned();
-            let kind = if is_module_alias(&receiver, cx) {
-                CallKind::Path
-            } else {
-                CallKind::Method
-            };
-            cx.call(node, one_line(&callee, 120), name, Some(receiver), kind);
+            ) {
+                cx.member_call(node, object, attribute);
+            }
         }
         _ => {}
     }
-}
-
-/// Whether `receiver` names an imported module (`os` in `os.getcwd()`).
-fn is_module_alias(receiver: &str, cx: &Cx<'_>) -> bool {
-    cx.imports()
-        .iter()
-        .any(|import| import.name.is_none() && import.local_name() == Some(receiver))
 }
 
 /// `import a.b, c as d`.
