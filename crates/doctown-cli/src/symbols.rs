@@ -6,10 +6,8 @@ use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use doctown_common::{Error, Language, SymbolId};
-use doctown_intel::{
-    Chunk, ChunkOptions, FileAnalysis, Symbol, chunk_file, extract, resolve_calls,
-};
+use doctown_common::{Chunk, Error, Language, SymbolId};
+use doctown_intel::{ChunkOptions, FileAnalysis, Symbol, chunk_file, extract, resolve_calls};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
@@ -195,7 +193,7 @@ fn chunk_record(chunk: &Chunk) -> Value {
     json!({
         "path": chunk.path,
         "language": chunk.language,
-        "chunk_id": chunk.id,
+        "chunk_id": chunk.chunk_id,
         "symbol_ids": chunk.symbol_ids,
         "start_line": chunk.line_range.start(),
         "end_line": chunk.line_range.end(),

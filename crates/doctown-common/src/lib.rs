@@ -3,12 +3,14 @@
 //!
 //! This crate does no I/O.
 
+mod chunk;
 mod error;
 mod ids;
 mod language;
 mod range;
 mod symbol;
 
+pub use chunk::Chunk;
 pub use error::{Error, Result};
 pub use ids::{ChunkId, EventId, JobId, SymbolId, TraceId};
 pub use language::Language;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use doctown_common::{ByteRange, ChunkId, Language, LineRange, SymbolId, SymbolKind};
+use doctown_common::{Language, SymbolId, SymbolKind};
 use serde::{Deserialize, Serialize};
 
 use crate::EnvelopeError;
@@ -280,27 +280,9 @@ pub struct FileSkipped {
     pub detail: Option<String>,
 }
 
-/// `ingest.chunk_created.v1`: everything the embedding stage needs, content included.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChunkCreated {
-    /// The chunk's content-addressed id.
-    pub chunk_id: ChunkId,
-    /// The file it comes from, relative to the repository root.
-    pub path: String,
-    /// The file's language, when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<Language>,
-    /// The symbols it belongs to (several when one statement binds several names); absent for a
-    /// file-level chunk.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub symbol_ids: Vec<SymbolId>,
-    /// Its bytes in the file.
-    pub byte_range: ByteRange,
-    /// Its lines in the file.
-    pub line_range: LineRange,
-    /// The chunk's text (decoded lossily where the file is not UTF-8).
-    pub content: String,
-}
+/// `ingest.chunk_created.v1`: a chunk, with everything the embedding stage needs, content
+/// included.
+pub type ChunkCreated = doctown_common::Chunk;
 
 /// `ingest.completed.v1`: totals of what was ingested.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

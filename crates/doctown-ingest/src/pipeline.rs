@@ -359,17 +359,11 @@ fn process(candidate: &Candidate, options: &IngestOptions) -> Vec<Message> {
         analysis.as_ref(),
         &options.chunks,
     );
-    messages.extend(chunks.into_iter().map(|chunk| {
-        Message::Item(IngestItem::Chunk(ChunkCreated {
-            chunk_id: chunk.id,
-            path: chunk.path,
-            language: chunk.language,
-            symbol_ids: chunk.symbol_ids,
-            byte_range: chunk.byte_range,
-            line_range: chunk.line_range,
-            content: chunk.content,
-        }))
-    }));
+    messages.extend(
+        chunks
+            .into_iter()
+            .map(|chunk| Message::Item(IngestItem::Chunk(chunk))),
+    );
     let symbols = analysis
         .map(|a| a.symbols.iter().map(|s| s.kind).collect())
         .unwrap_or_default();

@@ -8,8 +8,7 @@
 //! dropped. A chunk larger than [`ChunkOptions::max_bytes`] is split at line boundaries, preferring
 //! blank lines, with a few lines of overlap; every piece keeps the symbols' ids.
 
-use doctown_common::{ByteRange, ChunkId, Language, LineRange, SymbolId};
-use serde::{Deserialize, Serialize};
+use doctown_common::{ByteRange, Chunk, ChunkId, Language, LineRange, SymbolId};
 use sha2::{Digest, Sha256};
 
 use crate::model::FileAnalysis;
@@ -31,28 +30,6 @@ impl Default for ChunkOptions {
             overlap_lines: 3,
         }
     }
-}
-
-/// A piece of a file to embed: what it holds, where it is, and which symbols it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Chunk {
-    /// SHA-256 of the path, the byte range and the bytes: the same input gives the same id.
-    pub id: ChunkId,
-    /// The file, relative to the repository root.
-    pub path: String,
-    /// The file's language, when it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub language: Option<Language>,
-    /// The symbols the bytes belong to (several when one statement binds several names); empty
-    /// for a file-level chunk.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub symbol_ids: Vec<SymbolId>,
-    /// Its bytes in the file.
-    pub byte_range: ByteRange,
-    /// Its lines in the file.
-    pub line_range: LineRange,
-    /// The text (decoded lossily where the file is not UTF-8).
-    pub content: String,
 }
 
 /// A range owned by the symbols that share it exactly, with the ranges nested in it.
@@ -271,7 +248,7 @@ impl Cutter<'_> {
         let line_range =
             LineRange::clamped(self.lines.line_of(start), self.lines.last_line(start, end));
         Chunk {
-            id: chunk_id(self.path, byte_range, bytes),
+            chunk_id: chunk_id(self.path, byte_range, bytes),
             path: self.path.to_owned(),
             language: self.language,
             symbol_ids: symbols.to_vec(),
@@ -399,7 +376,7 @@ mod tests {
             Language::Python,
             &ChunkOptions::default(),
         );
-        let ids = |chunks: &[Chunk]| chunks.iter().map(|c| c.id).collect::<Vec<_>>();
+        let ids = |chunks: &[Chunk]| chunks.iter().map(|c| c.chunk_id).collect::<Vec<_>>();
         assert_eq!(
             ids(&first)[..3],
             ids(&changed)[..3],
