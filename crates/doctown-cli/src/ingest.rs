@@ -229,14 +229,23 @@ fn download(
     Ok((root, sha))
 }
 
+/// `1 file`, `2 files`.
+fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn print_summary(totals: &IngestCompleted) {
     println!(
-        "Ingested {} files ({} bytes) in {:.1} s: {} chunks, {} symbols",
-        totals.files,
-        totals.bytes,
+        "Ingested {} ({}) in {:.1} s: {}, {}",
+        count(totals.files, "file"),
+        count(totals.bytes, "byte"),
         totals.duration_ms as f64 / 1000.0,
-        totals.chunks,
-        totals.symbols_by_kind.values().sum::<u64>()
+        count(totals.chunks, "chunk"),
+        count(totals.symbols_by_kind.values().sum::<u64>(), "symbol"),
     );
     if let Some(commit) = &totals.commit_sha {
         println!("Commit {commit}");

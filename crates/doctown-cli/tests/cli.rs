@@ -214,7 +214,7 @@ fn ingest_reads_an_archive_and_prints_a_summary() {
         String::from_utf8_lossy(&output.stderr)
     );
     let summary = String::from_utf8(output.stdout).unwrap();
-    assert!(summary.starts_with("Ingested 1 files"), "{summary}");
+    assert!(summary.starts_with("Ingested 1 file ("), "{summary}");
     assert!(summary.contains("lock_file"), "{summary}");
 }
 
