@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use doctown_ingest::IngestSettings;
 
 /// Turn a code repository into documentation people and programs can navigate.
 ///
@@ -33,7 +34,7 @@ pub(crate) enum Command {
     ///
     /// SOURCE is a GitHub URL (https://github.com/owner/repo, optionally /tree/<ref>), a local
     /// folder, a git checkout, or a .zip / .tar.gz archive. Shows live progress and ends with a
-    /// summary table; DOCTOWN_GITHUB_TOKEN is used for private repositories.
+    /// summary table. Each setting below can also be given by its environment variable.
     Ingest {
         /// The repository to read.
         #[command(flatten)]
@@ -42,6 +43,10 @@ pub(crate) enum Command {
         /// Print the raw event stream (one JSON envelope per line) instead.
         #[arg(long)]
         events: bool,
+
+        /// Limits, and where GitHub is.
+        #[command(flatten)]
+        settings: IngestSettings,
     },
 
     /// Print the symbols found under a folder or in a file, one JSON object per line.

@@ -2,21 +2,13 @@
 //! live progress and a summary, or as the raw event stream (`--events`).
 
 use std::io::{self, BufWriter, Write};
-use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use doctown_common::{Error, JobId};
-use doctown_events::{
-    Envelope, ErrorInfo, EventContext, EventEmitter, IngestCompleted, IngestStarted,
-};
-use doctown_ingest::archive::{self, ArchiveLimits};
-use doctown_ingest::github::{GitHubClient, GitHubConfig, GitHubError};
-use doctown_ingest::{
-    ArchiveFormat, GitHubRepo, IngestError, IngestItem, IngestOptions, Source, checkout_commit,
-    ingest_tree, ranked,
-};
+use doctown_events::{Envelope, ErrorInfo, EventContext, EventEmitter, IngestCompleted, Payload};
+use doctown_ingest::{IngestJob, IngestSettings, Source, ranked, run_job};
 use indicatif::{ProgressBar, ProgressStyle};
+use tokio_util::sync::CancellationToken;
 
 /// Where envelopes go: printed as JSON lines, or folded into a progress line.
 enum Output {
@@ -24,6 +16,7 @@ enum Output {
     Progress {
         bar: ProgressBar,
         files: u64,
+        symbols: u64,
         chunks: u64,
     },
 }
@@ -35,13 +28,22 @@ impl Output {
                 serde_json::to_writer(&mut *out, envelope)?;
                 out.write_all(b"\n")
             }
-            Output::Progress { bar, files, chunks } => {
+            Output::Progress {
+                bar,
+                files,
+                symbols,
+                chunks,
+            } => {
                 match &envelope.payload {
-                    doctown_events::Payload::IngestFileDetected(file) => {
+                    Payload::IngestFileDetected(file) => {
                         *files += 1;
-                        bar.set_message(format!("{files} files, {chunks} chunks · {}", file.path));
+                        bar.set_message(format!(
+                            "{files} files, {symbols} symbols, {chunks} chunks · {}",
+                            file.path
+                        ));
                     }
-                    doctown_events::Payload::IngestChunkCreated(_) => *chunks += 1,
+                    Payload::IngestFileParsed(file) => *symbols += file.symbols.len() as u64,
+                    Payload::IngestChunkCreated(_) => *chunks += 1,
                     _ => {}
                 }
                 bar.tick();
@@ -52,11 +54,22 @@ impl Output {
 }
 
 /// Runs `doctown ingest`.
-pub(crate) fn run(input: &str, git_ref: Option<&str>, events: bool) -> Result<(), String> {
-    let source = Source::parse(input, git_ref).map_err(|err| err.to_string())?;
-    let context = EventContext {
-        repo_url: Some(source.to_string()),
+pub(crate) fn run(
+    input: &str,
+    git_ref: Option<&str>,
+    events: bool,
+    settings: &IngestSettings,
+) -> Result<(), String> {
+    let job = IngestJob {
+        input: input.to_owned(),
+        source: Source::parse(input, git_ref).map_err(|err| err.to_string())?,
         git_ref: git_ref.map(str::to_owned),
+        options: settings.options(),
+        github: settings.github(),
+    };
+    let context = EventContext {
+        repo_url: Some(job.source.to_string()),
+        git_ref: job.git_ref.clone(),
         user_id: None,
     };
     let mut emitter = EventEmitter::new(
@@ -76,35 +89,35 @@ pub(crate) fn run(input: &str, git_ref: Option<&str>, events: bool) -> Result<()
         Output::Progress {
             bar,
             files: 0,
+            symbols: 0,
             chunks: 0,
         }
     };
-    let started = IngestStarted {
-        source: input.to_owned(),
-        source_kind: source.kind(),
-        git_ref: git_ref.map(str::to_owned),
-    };
+    // The job blocks this thread, so the downloads run on a runtime thread of their own.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|err| Error::from(err).to_string())?;
+    // Ctrl-C stops the job cleanly: its temporary files are removed and the stream still ends
+    // with a (failed) completion.
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    ctrlc::set_handler(move || on_interrupt.cancel())
+        .map_err(|err| format!("cannot handle Ctrl-C: {err}"))?;
     let mut write_error = None;
-    let mut show = |envelope: Envelope, output: &mut Output| {
-        if let Err(err) = output.show(&envelope) {
-            write_error.get_or_insert(err);
-        }
-    };
-    show(emitter.emit(started), &mut output);
-    let outcome = ingest(&source, &mut |item| {
-        show(item.into_envelope(&mut emitter), &mut output)
-    });
-    let (finished, result) = match outcome {
-        Ok(totals) => (emitter.finish(totals.clone(), Ok(())), Ok(totals)),
-        Err(err) => {
-            let info = ErrorInfo::new(err.code(), err.to_string());
-            (
-                emitter.finish(IngestCompleted::default(), Err(info)),
-                Err(err.to_string()),
-            )
-        }
-    };
-    show(finished, &mut output);
+    let result = run_job(
+        &job,
+        &mut emitter,
+        runtime.handle(),
+        &cancel,
+        &|| ErrorInfo::new("cancelled", "interrupted; nothing was kept"),
+        &mut |envelope| {
+            if let Err(err) = output.show(&envelope) {
+                write_error.get_or_insert(err);
+            }
+        },
+    );
     match output {
         Output::Events(mut out) => {
             if let Err(err) = out.flush() {
@@ -121,112 +134,7 @@ pub(crate) fn run(input: &str, git_ref: Option<&str>, events: bool) -> Result<()
     if let Some(err) = write_error.filter(|err| err.kind() != io::ErrorKind::BrokenPipe) {
         return Err(Error::from(err).to_string());
     }
-    result.map(|_| ())
-}
-
-/// Prepares the folder to read (unpacking an archive into a temporary folder that is removed
-/// afterwards) and ingests it.
-fn ingest(
-    source: &Source,
-    emit: &mut dyn FnMut(IngestItem),
-) -> Result<IngestCompleted, IngestError> {
-    let options = IngestOptions::default();
-    let cancel = AtomicBool::new(false);
-    let (root, commit, _unpacked_into): (PathBuf, Option<String>, Option<tempfile::TempDir>) =
-        match source {
-            Source::Directory(path) => (path.clone(), None, None),
-            Source::GitCheckout(path) => (path.clone(), checkout_commit(path), None),
-            Source::Archive(path, format) => {
-                let temp = temp_dir()?;
-                let root = unpack(path, *format, temp.path(), &options, emit)?;
-                (root, None, Some(temp))
-            }
-            Source::GitHub(repo) => {
-                let temp = temp_dir()?;
-                let (unpacked, sha) = download(repo, temp.path(), &options, emit)?;
-                (unpacked, Some(sha), Some(temp))
-            }
-        };
-    let mut totals = ingest_tree(&root, &options, &cancel, emit)?;
-    totals.commit_sha = commit;
-    Ok(totals)
-}
-
-/// A temporary folder for the job, removed when dropped.
-fn temp_dir() -> Result<tempfile::TempDir, Error> {
-    tempfile::Builder::new()
-        .prefix("doctown-ingest-")
-        .tempdir()
-        .map_err(|err| Error::io("create a temporary folder in", std::env::temp_dir(), err))
-}
-
-/// Unpacks an archive into `into`, reporting the entries left out; gives the folder to read.
-fn unpack(
-    archive: &std::path::Path,
-    format: ArchiveFormat,
-    into: &std::path::Path,
-    options: &IngestOptions,
-    emit: &mut dyn FnMut(IngestItem),
-) -> Result<PathBuf, Error> {
-    let limits = ArchiveLimits {
-        max_file_bytes: options.max_file_bytes,
-        max_total_bytes: options.max_total_bytes,
-        max_entries: options.max_files.saturating_mul(4),
-    };
-    let unpacked = archive::unpack(archive, format, into, &limits)?;
-    for entry in unpacked.skipped {
-        emit(IngestItem::Skipped(doctown_events::FileSkipped {
-            path: entry.path,
-            reason: entry.reason,
-            detail: Some(entry.detail),
-        }));
-    }
-    Ok(unpacked.root)
-}
-
-/// GitHub settings from the environment: `DOCTOWN_GITHUB_TOKEN`, `DOCTOWN_GITHUB_API_URL`,
-/// `DOCTOWN_GITHUB_ARCHIVE_URL`.
-fn github_config() -> GitHubConfig {
-    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
-    let defaults = GitHubConfig::default();
-    GitHubConfig {
-        api_base: env("DOCTOWN_GITHUB_API_URL").unwrap_or(defaults.api_base),
-        archive_base: env("DOCTOWN_GITHUB_ARCHIVE_URL").unwrap_or(defaults.archive_base),
-        token: env("DOCTOWN_GITHUB_TOKEN"),
-        timeout: defaults.timeout,
-    }
-}
-
-/// Resolves the reference, downloads the commit's archive and unpacks it into `into`; gives the
-/// folder to read and the commit.
-fn download(
-    repo: &GitHubRepo,
-    into: &std::path::Path,
-    options: &IngestOptions,
-    emit: &mut dyn FnMut(IngestItem),
-) -> Result<(PathBuf, String), IngestError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::from)?;
-    let client = GitHubClient::new(github_config())?;
-    let archive = into.join("archive.zip");
-    let sha = runtime.block_on(async {
-        let git_ref = match &repo.git_ref {
-            Some(git_ref) => git_ref.clone(),
-            None => client.repository(repo).await?.default_branch,
-        };
-        let sha = client.resolve_commit(repo, &git_ref).await?;
-        // The compressed archive is bounded by the same total as the files it holds.
-        client
-            .download_archive(repo, &sha, &archive, options.max_total_bytes)
-            .await?;
-        Ok::<_, GitHubError>(sha)
-    })?;
-    let files = into.join("files");
-    std::fs::create_dir(&files).map_err(|err| Error::io("create directory", &files, err))?;
-    let root = unpack(&archive, ArchiveFormat::Zip, &files, options, emit)?;
-    Ok((root, sha))
+    result.map(|_| ()).map_err(|info| info.message)
 }
 
 /// `1 file`, `2 files`.

@@ -55,8 +55,12 @@ fn run(command: Command) -> Result<(), String> {
             };
             return symbols::run(&path, records).map_err(|err| err.to_string());
         }
-        Command::Ingest { source, events } => {
-            return ingest::run(&source.source, source.git_ref.as_deref(), events);
+        Command::Ingest {
+            source,
+            events,
+            settings,
+        } => {
+            return ingest::run(&source.source, source.git_ref.as_deref(), events, &settings);
         }
         Command::Generate { .. } => "generate",
         Command::Inspect { .. } => "inspect",

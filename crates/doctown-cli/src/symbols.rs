@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
-use doctown_common::{Chunk, Error, Language, SymbolId};
-use doctown_intel::{ChunkOptions, FileAnalysis, Symbol, chunk_file, extract, resolve_calls};
+use doctown_common::{Chunk, Error, FileAnalysis, Language, Symbol, SymbolId};
+use doctown_intel::{ChunkOptions, chunk_file, extract, resolve_calls};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 

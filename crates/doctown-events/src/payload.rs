@@ -94,6 +94,9 @@ events! {
     IngestStarted(IngestStarted) = "ingest.started.v1", Progress;
     /// `ingest.file_detected.v1`: a file will be read and, when its language is known, parsed.
     IngestFileDetected(FileDetected) = "ingest.file_detected.v1", Progress;
+    /// `ingest.file_parsed.v1`: a file's symbols (with their calls) and imports; syntax errors
+    /// the parser recovered from, or why extraction gave up, are its warnings.
+    IngestFileParsed(FileParsed) = "ingest.file_parsed.v1", Progress;
     /// `ingest.file_skipped.v1`: a file was left out, with the reason.
     IngestFileSkipped(FileSkipped) = "ingest.file_skipped.v1", Progress;
     /// `ingest.chunk_created.v1`: a chunk of source is ready for embedding.
@@ -279,6 +282,9 @@ pub struct FileSkipped {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
+
+/// `ingest.file_parsed.v1`: everything extracted from one file, for the graph and the docpack.
+pub type FileParsed = doctown_common::FileAnalysis;
 
 /// `ingest.chunk_created.v1`: a chunk, with everything the embedding stage needs, content
 /// included.

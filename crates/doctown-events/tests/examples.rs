@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 use chrono::{TimeZone, Utc};
 use doctown_common::{
-    ByteRange, ChunkId, EventId, JobId, Language, LineRange, SymbolId, SymbolKind,
+    ByteRange, Call, CallKind, ChunkId, EventId, Import, ImportKind, JobId, Language, LineRange,
+    Symbol, SymbolId, SymbolKind, Visibility,
 };
 use doctown_events::*;
 
@@ -37,6 +38,46 @@ fn example(event_type: EventType) -> Envelope {
             path: "src/lib.rs".into(),
             language: Some(Language::Rust),
             size_bytes: 57_392,
+        }
+        .into(),
+        EventType::IngestFileParsed => FileParsed {
+            path: "src/macros.rs".into(),
+            language: Language::Rust,
+            symbols: vec![Symbol {
+                id: symbol_id,
+                name: "max_level".into(),
+                qualified_name: "max_level".into(),
+                kind: SymbolKind::Function,
+                visibility: Visibility::Public,
+                tags: Vec::new(),
+                signature: "pub fn max_level() -> LevelFilter".into(),
+                doc: Some("Returns the current maximum log level.".into()),
+                decorators: vec!["#[inline(always)]".into()],
+                byte_range: ByteRange::new(1024, 1187).unwrap(),
+                line_range: LineRange::new(41, 47).unwrap(),
+                outer_byte_range: ByteRange::new(960, 1187).unwrap(),
+                parent: None,
+                calls: vec![Call {
+                    callee: "mem::transmute".into(),
+                    name: "transmute".into(),
+                    receiver: Some("mem".into()),
+                    kind: CallKind::Path,
+                    line: 46,
+                    byte_range: ByteRange::new(1075, 1135).unwrap(),
+                    target: None,
+                }],
+            }],
+            imports: vec![Import {
+                path: "src/macros.rs".into(),
+                module: "std::mem".into(),
+                name: None,
+                alias: None,
+                level: 0,
+                kind: ImportKind::Import,
+                line: 3,
+            }],
+            parse_errors: 0,
+            skipped: None,
         }
         .into(),
         EventType::IngestFileSkipped => FileSkipped {
@@ -286,7 +327,10 @@ fn docs_show_every_event_exactly_as_serialized() {
         let mut blessed = markdown.clone();
         for (name, block) in &documented {
             let event_type: EventType = name.parse().unwrap();
-            blessed = blessed.replacen(block, &pretty(&example(event_type)), 1);
+            // The block under this heading, not an equal text elsewhere.
+            let heading = blessed.find(&format!("### `{name}`")).unwrap();
+            let start = heading + blessed[heading..].find("```json\n").unwrap() + "```json\n".len();
+            blessed.replace_range(start..start + block.len(), &pretty(&example(event_type)));
         }
         std::fs::write(&path, blessed).unwrap();
         return;

@@ -77,7 +77,7 @@ pub enum GitHubError {
     /// The archive is larger than allowed.
     #[error(
         "the archive of {repo} is over the {limit}-byte download limit; raise \
-         DOCTOWN_MAX_DOWNLOAD_BYTES or ingest a smaller repository"
+         DOCTOWN_MAX_TOTAL_BYTES or ingest a smaller repository"
     )]
     TooLarge {
         /// The repository.

@@ -3,15 +3,17 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::time::Instant;
 
 use doctown_common::{Error, Language, SymbolKind};
 use doctown_events::{
-    ChunkCreated, Envelope, EventEmitter, FileDetected, FileSkipped, IngestCompleted, SkipReason,
+    ChunkCreated, Envelope, EventEmitter, FileDetected, FileParsed, FileSkipped, IngestCompleted,
+    SkipReason,
 };
 use doctown_intel::{ChunkOptions, chunk_file, extract};
+use tokio_util::sync::CancellationToken;
 
 use crate::filter;
 
@@ -203,6 +205,8 @@ pub enum IngestItem {
     Skipped(FileSkipped),
     /// A file read.
     Detected(FileDetected),
+    /// What was extracted from a file read in a parsed language.
+    Parsed(FileParsed),
     /// A chunk of a file read.
     Chunk(ChunkCreated),
 }
@@ -213,6 +217,7 @@ impl IngestItem {
         match self {
             IngestItem::Skipped(skipped) => emitter.emit(skipped),
             IngestItem::Detected(detected) => emitter.emit(detected),
+            IngestItem::Parsed(parsed) => emitter.emit(parsed),
             IngestItem::Chunk(chunk) => emitter.emit(chunk),
         }
     }
@@ -234,7 +239,7 @@ enum Message {
 pub fn ingest_tree(
     root: &Path,
     options: &IngestOptions,
-    cancel: &AtomicBool,
+    cancel: &CancellationToken,
     emit: &mut dyn FnMut(IngestItem),
 ) -> Result<IngestCompleted, IngestError> {
     let started = Instant::now();
@@ -268,7 +273,7 @@ pub fn ingest_tree(
             let sender = sender.clone();
             let (next, candidates) = (&next, &candidates);
             scope.spawn(move || {
-                while !cancel.load(Ordering::Relaxed) {
+                while !cancel.is_cancelled() {
                     let Some(candidate) = candidates.get(next.fetch_add(1, Ordering::Relaxed))
                     else {
                         break;
@@ -290,7 +295,7 @@ pub fn ingest_tree(
                             *totals.skipped_by_reason.entry(skip.reason).or_default() += 1
                         }
                         IngestItem::Chunk(_) => totals.chunks += 1,
-                        IngestItem::Detected(_) => {}
+                        IngestItem::Detected(_) | IngestItem::Parsed(_) => {}
                     }
                     emit(item);
                 }
@@ -311,7 +316,7 @@ pub fn ingest_tree(
             }
         }
     });
-    if cancel.load(Ordering::Relaxed) {
+    if cancel.is_cancelled() {
         return Err(IngestError::Cancelled);
     }
     totals.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -350,7 +355,6 @@ fn process(candidate: &Candidate, options: &IngestOptions) -> Vec<Message> {
         language,
         size_bytes: bytes.len() as u64,
     };
-    let mut messages = vec![Message::Item(IngestItem::Detected(detected))];
     let analysis = language.map(|language| extract(&candidate.relative, &bytes, language));
     let chunks = chunk_file(
         &candidate.relative,
@@ -359,14 +363,17 @@ fn process(candidate: &Candidate, options: &IngestOptions) -> Vec<Message> {
         analysis.as_ref(),
         &options.chunks,
     );
+    let symbols = analysis
+        .as_ref()
+        .map(|a| a.symbols.iter().map(|s| s.kind).collect())
+        .unwrap_or_default();
+    let mut messages = vec![Message::Item(IngestItem::Detected(detected))];
+    messages.extend(analysis.map(|a| Message::Item(IngestItem::Parsed(a))));
     messages.extend(
         chunks
             .into_iter()
             .map(|chunk| Message::Item(IngestItem::Chunk(chunk))),
     );
-    let symbols = analysis
-        .map(|a| a.symbols.iter().map(|s| s.kind).collect())
-        .unwrap_or_default();
     messages.push(Message::Parsed {
         language,
         bytes: bytes.len() as u64,

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::AtomicBool;
 
 use doctown_common::{Language, SymbolKind};
 use doctown_events::SkipReason;
 use doctown_ingest::{IngestError, IngestItem, IngestOptions, ingest_tree};
+use tokio_util::sync::CancellationToken;
 
 fn write(root: &Path, path: &str, content: &[u8]) {
     let path = root.join(path);
@@ -51,7 +51,7 @@ fn run(
     Result<doctown_events::IngestCompleted, IngestError>,
 ) {
     let mut items = Vec::new();
-    let result = ingest_tree(root, options, &AtomicBool::new(false), &mut |item| {
+    let result = ingest_tree(root, options, &CancellationToken::new(), &mut |item| {
         items.push(item)
     });
     (items, result)
@@ -100,12 +100,26 @@ fn a_folder_is_read_filtered_and_chunked() {
             ("src/lib.rs".to_owned(), Some(Language::Rust)),
         ])
     );
-    // Each file's chunks follow its detection.
+    // Each file's symbols, then its chunks, follow its detection.
     let position = |wanted: &dyn Fn(&IngestItem) -> bool| items.iter().position(wanted).unwrap();
     let lib_detected =
         position(&|i| matches!(i, IngestItem::Detected(d) if d.path == "src/lib.rs"));
+    let lib_parsed = position(&|i| matches!(i, IngestItem::Parsed(p) if p.path == "src/lib.rs"));
     let lib_chunk = position(&|i| matches!(i, IngestItem::Chunk(c) if c.path == "src/lib.rs"));
-    assert!(lib_detected < lib_chunk);
+    assert!(lib_detected < lib_parsed && lib_parsed < lib_chunk);
+    let mut parsed: Vec<(&str, usize)> = items
+        .iter()
+        .filter_map(|item| match item {
+            IngestItem::Parsed(p) => Some((p.path.as_str(), p.symbols.len())),
+            _ => None,
+        })
+        .collect();
+    parsed.sort();
+    assert_eq!(
+        parsed,
+        [("app.py", 1), ("src/lib.rs", 2)],
+        "only parsed languages"
+    );
 
     assert_eq!(totals.files, 4);
     assert_eq!(
@@ -169,7 +183,8 @@ fn the_file_count_limit_skips_the_rest() {
 #[test]
 fn a_cancelled_run_says_so() {
     let temp = sample_tree();
-    let cancel = AtomicBool::new(true);
+    let cancel = CancellationToken::new();
+    cancel.cancel();
     let result = ingest_tree(temp.path(), &IngestOptions::default(), &cancel, &mut |_| {});
     assert!(matches!(result, Err(IngestError::Cancelled)));
 }

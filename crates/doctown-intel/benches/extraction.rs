@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use doctown_common::Language;
-use doctown_intel::{ChunkOptions, Extractor, FileAnalysis, chunk_file, resolve_calls};
+use doctown_common::{FileAnalysis, Language};
+use doctown_intel::{ChunkOptions, Extractor, chunk_file, resolve_calls};
 
 struct Source {
     path: String,

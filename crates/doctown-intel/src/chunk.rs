@@ -8,10 +8,9 @@
 //! dropped. A chunk larger than [`ChunkOptions::max_bytes`] is split at line boundaries, preferring
 //! blank lines, with a few lines of overlap; every piece keeps the symbols' ids.
 
-use doctown_common::{ByteRange, Chunk, ChunkId, Language, LineRange, SymbolId};
+use doctown_common::{ByteRange, Chunk, ChunkId, FileAnalysis, Language, LineRange, SymbolId};
 use sha2::{Digest, Sha256};
 
-use crate::model::FileAnalysis;
 use crate::text::{LineIndex, lossy};
 
 /// How chunks are cut.

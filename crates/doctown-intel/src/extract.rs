@@ -5,12 +5,14 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use doctown_common::{ByteRange, Language, LineRange, SymbolId, SymbolKind};
+use doctown_common::{
+    ByteRange, Call, CallKind, FileAnalysis, Import, Language, LineRange, Symbol, SymbolId,
+    SymbolKind, SymbolTag, Visibility,
+};
 use sha2::{Digest, Sha256};
 use tree_sitter::{Node, ParseOptions, ParseState, Parser, Tree};
 
 use crate::lang::{self, Grammar};
-use crate::model::{Call, CallKind, FileAnalysis, Import, Symbol, SymbolTag, Visibility};
 use crate::text::{LineIndex, lossy, one_line};
 
 /// Qualified names longer than this lose their outermost segments (`…::inner::name`), so that

@@ -8,11 +8,9 @@
 mod chunk;
 mod extract;
 mod lang;
-mod model;
 mod resolve;
 mod text;
 
 pub use chunk::{ChunkOptions, chunk_file, chunk_id};
 pub use extract::{DEFAULT_PARSE_TIMEOUT, Extractor, extract};
-pub use model::{Call, CallKind, FileAnalysis, Import, ImportKind, Symbol, SymbolTag, Visibility};
 pub use resolve::resolve_calls;

@@ -12,9 +12,7 @@
 
 use std::collections::HashMap;
 
-use doctown_common::{Language, SymbolId, SymbolKind};
-
-use crate::model::{CallKind, FileAnalysis, Import, Symbol};
+use doctown_common::{CallKind, FileAnalysis, Import, Language, Symbol, SymbolId, SymbolKind};
 
 /// Where a symbol is: its file and its index in that file's symbols.
 type Location = (usize, usize);
@@ -104,7 +102,7 @@ impl<'a> SymbolTable<'a> {
         &self,
         file: usize,
         caller: &'a Symbol,
-        call: &crate::model::Call,
+        call: &doctown_common::Call,
     ) -> Option<SymbolId> {
         let analysis = &self.files[file];
         let receiver = call.receiver.as_deref();

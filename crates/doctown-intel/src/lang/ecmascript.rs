@@ -4,12 +4,11 @@
 //! module-level bindings, interfaces, type aliases, enums, namespaces and `declare module`,
 //! CommonJS `module.exports` / `exports.x`; calls and `new`; `import`, `require` and re-exports.
 
-use doctown_common::SymbolKind;
+use doctown_common::{CallKind, Import, ImportKind, SymbolKind, SymbolTag, Visibility};
 use tree_sitter::Node;
 
 use super::{Grammar, children, has_token, named_children};
 use crate::extract::{Cx, Definition};
-use crate::model::{CallKind, Import, ImportKind, SymbolTag, Visibility};
 use crate::text::{one_line, strip_block_comment};
 
 /// One of the ECMAScript-family grammars.

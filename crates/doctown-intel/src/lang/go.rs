@@ -2,12 +2,11 @@
 //! the same file), struct and interface types (interface methods as symbols), other type
 //! declarations, package-level consts and vars; calls; imports with their aliases.
 
-use doctown_common::SymbolKind;
+use doctown_common::{CallKind, Import, ImportKind, SymbolKind, Visibility};
 use tree_sitter::Node;
 
 use super::{Grammar, children, named_children};
 use crate::extract::{Cx, Definition};
-use crate::model::{CallKind, Import, ImportKind, Visibility};
 use crate::text::{one_line, strip_line_markers};
 
 /// The Go grammar.

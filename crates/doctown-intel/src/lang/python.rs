@@ -2,12 +2,11 @@
 //! (plain, annotated, chained, unpacked, inside module-level `if` / `try`), `__all__`, calls,
 //! `import` and `from … import` with relative levels.
 
-use doctown_common::SymbolKind;
+use doctown_common::{CallKind, Import, ImportKind, SymbolKind, SymbolTag, Visibility};
 use tree_sitter::Node;
 
 use super::{Grammar, has_token, named_children};
 use crate::extract::{Cx, Definition};
-use crate::model::{CallKind, Import, ImportKind, SymbolTag, Visibility};
 use crate::text::{clean_doc, one_line};
 
 /// The Python grammar.

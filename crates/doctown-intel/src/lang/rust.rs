@@ -3,12 +3,11 @@
 //! statics, type aliases, `macro_rules!`, extern blocks; items nested in functions and under
 //! `#[cfg]`; calls; `use` trees expanded and `extern crate`.
 
-use doctown_common::SymbolKind;
+use doctown_common::{CallKind, Import, ImportKind, SymbolKind, SymbolTag, Visibility};
 use tree_sitter::Node;
 
 use super::{Grammar, children, named_children};
 use crate::extract::{Cx, Definition};
-use crate::model::{CallKind, Import, ImportKind, SymbolTag, Visibility};
 use crate::text::{one_line, strip_block_comment, strip_line_markers};
 
 /// The Rust grammar.

@@ -8,8 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use doctown_common::Language;
-use doctown_intel::FileAnalysis;
+use doctown_common::{FileAnalysis, Language};
 use serde::Deserialize;
 
 /// One symbol as compared: qualified name, kind, first and last line.
@@ -103,7 +102,7 @@ impl Score {
 /// The keys of an analysis, with kinds as their wire ids.
 pub(crate) fn keys(
     analysis: &FileAnalysis,
-    keep: impl Fn(&doctown_intel::Symbol) -> bool,
+    keep: impl Fn(&doctown_common::Symbol) -> bool,
 ) -> Vec<Key> {
     analysis
         .symbols

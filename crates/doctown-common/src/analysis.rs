@@ -1,6 +1,6 @@
 //! What extraction produces: symbols with their calls, imports, and the analysis of a file.
 
-use doctown_common::{ByteRange, Language, LineRange, SymbolId, SymbolKind};
+use crate::{ByteRange, Language, LineRange, SymbolId, SymbolKind};
 use serde::{Deserialize, Serialize};
 
 /// Who can see a symbol, as its language says it.
