@@ -3,56 +3,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use doctown_ingest::github::{GitHubClient, GitHubConfig, GitHubError};
 use doctown_ingest::{ArchiveFormat, GitHubRepo};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-
-/// An answer: status line, extra headers, body.
-type Answer = (&'static str, Vec<(String, String)>, Vec<u8>);
-
-/// Serves `route(request_head)` to every connection on a loopback port; gives the base URL and
-/// the request heads seen.
-async fn serve(
-    route: impl Fn(&str) -> Answer + Send + Sync + 'static,
-) -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        loop {
-            let (mut socket, _) = listener.accept().await.unwrap();
-            let mut head = Vec::new();
-            let mut buffer = [0u8; 4096];
-            while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                let n = socket.read(&mut buffer).await.unwrap();
-                if n == 0 {
-                    break;
-                }
-                head.extend_from_slice(&buffer[..n]);
-            }
-            let head = String::from_utf8_lossy(&head).into_owned();
-            let (status, headers, body) = route(&head);
-            log.lock().unwrap().push(head);
-            let mut answer = format!(
-                "HTTP/1.1 {status}\r\ncontent-length: {}\r\nconnection: close\r\n",
-                body.len()
-            );
-            for (name, value) in headers {
-                answer.push_str(&format!("{name}: {value}\r\n"));
-            }
-            answer.push_str("\r\n");
-            socket.write_all(answer.as_bytes()).await.unwrap();
-            socket.write_all(&body).await.unwrap();
-            socket.shutdown().await.ok();
-        }
-    });
-    (base, seen)
-}
+use doctown_testkit::{
+    FakeGitHub, FakeRepo, LoopbackServer, Response, github_zip, rate_limited_github,
+};
 
 fn client(base: &str, token: Option<&str>) -> GitHubClient {
     GitHubClient::new(GitHubConfig {
@@ -75,45 +30,30 @@ fn repo() -> GitHubRepo {
 const SHA: &str = "6e1735597bb21c5d979a077395df85e1d633e077";
 
 fn zip_archive() -> Vec<u8> {
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let options =
-        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-    zip.start_file(format!("hello-{SHA}/main.go"), options)
-        .unwrap();
-    zip.write_all(b"package main\n\nfunc main() {}\n").unwrap();
-    zip.finish().unwrap().into_inner()
+    github_zip(
+        "hello",
+        SHA,
+        &[("main.go", "package main\n\nfunc main() {}\n")],
+    )
 }
 
 #[tokio::test]
 async fn metadata_commit_and_archive_come_from_the_configured_host() {
     let archive = zip_archive();
-    let body = archive.clone();
-    let (base, seen) = serve(move |head| {
-        if head.starts_with("GET /repos/octo/hello/commits/main ") {
-            ("200 OK", vec![], SHA.as_bytes().to_vec())
-        } else if head.starts_with("GET /repos/octo/hello ") {
-            let json = r#"{"default_branch":"main","size":42,"private":false,"name":"hello"}"#;
-            (
-                "200 OK",
-                vec![("content-type".into(), "application/json".into())],
-                json.into(),
-            )
-        } else if head.starts_with(&format!("GET /octo/hello/zip/{SHA} ")) {
-            (
-                "200 OK",
-                vec![("content-type".into(), "application/zip".into())],
-                body.clone(),
-            )
-        } else {
-            ("404 Not Found", vec![], b"{}".to_vec())
-        }
-    })
-    .await;
+    let github = FakeGitHub::start(vec![FakeRepo {
+        owner: "octo",
+        name: "hello",
+        default_branch: "main",
+        sha: SHA,
+        archive: archive.clone(),
+        drip: None,
+    }]);
+    let base = github.base.clone();
     let client = client(&base, Some("s3cret"));
     let info = client.repository(&repo()).await.unwrap();
     assert_eq!(
         (info.default_branch.as_str(), info.size, info.private),
-        ("main", 42, false)
+        ("main", 1, false)
     );
     assert_eq!(client.resolve_commit(&repo(), "main").await.unwrap(), SHA);
 
@@ -135,24 +75,24 @@ async fn metadata_commit_and_archive_come_from_the_configured_host() {
         doctown_ingest::archive::unpack(&file, ArchiveFormat::Zip, &out, &limits).unwrap();
     assert!(unpacked.root.join("main.go").is_file());
 
-    let heads = seen.lock().unwrap().clone();
-    assert!(
-        heads.iter().all(|h| h
-            .to_ascii_lowercase()
-            .contains("authorization: bearer s3cret")),
-        "{heads:?}"
-    );
-    assert!(
-        heads
-            .iter()
-            .all(|h| h.to_ascii_lowercase().contains("user-agent: doctown/"))
-    );
+    let requests = github.requests();
+    assert_eq!(requests.len(), 3);
+    for request in requests {
+        assert_eq!(request.header("authorization"), Some("Bearer s3cret"));
+        assert!(
+            request
+                .header("user-agent")
+                .unwrap()
+                .starts_with("doctown/")
+        );
+    }
 }
 
 #[tokio::test]
 async fn an_archive_over_the_limit_is_refused() {
     let archive = zip_archive();
-    let (base, _) = serve(move |_| ("200 OK", vec![], archive.clone())).await;
+    let server = LoopbackServer::start(move |_| Response::new(200, archive.clone()));
+    let base = server.base;
     let temp = tempfile::tempdir().unwrap();
     let err = client(&base, None)
         .download_archive(&repo(), SHA, &temp.path().join("a.zip"), 10)
@@ -167,14 +107,7 @@ async fn an_archive_over_the_limit_is_refused() {
 
 #[tokio::test]
 async fn a_missing_repository_says_what_to_check() {
-    let (base, _) = serve(|_| {
-        (
-            "404 Not Found",
-            vec![],
-            br#"{"message":"Not Found"}"#.to_vec(),
-        )
-    })
-    .await;
+    let base = FakeGitHub::start(Vec::new()).base;
     let err = client(&base, None).repository(&repo()).await.unwrap_err();
     assert_eq!(err.code(), "not_found");
     assert_eq!(
@@ -186,19 +119,7 @@ async fn a_missing_repository_says_what_to_check() {
 
 #[tokio::test]
 async fn a_spent_rate_limit_says_when_it_resets() {
-    let reset = chrono::Utc::now().timestamp() + 600;
-    let (base, _) = serve(move |_| {
-        let headers = vec![
-            ("x-ratelimit-remaining".into(), "0".into()),
-            ("x-ratelimit-reset".into(), reset.to_string()),
-        ];
-        (
-            "403 Forbidden",
-            headers,
-            br#"{"message":"API rate limit exceeded"}"#.to_vec(),
-        )
-    })
-    .await;
+    let base = rate_limited_github(chrono::Utc::now().timestamp(), 600).base;
     let err = client(&base, None)
         .resolve_commit(&repo(), "main")
         .await
@@ -216,7 +137,7 @@ async fn a_spent_rate_limit_says_when_it_resets() {
 
 #[tokio::test]
 async fn a_refused_token_and_an_unreachable_host_are_clear() {
-    let (base, _) = serve(|_| ("401 Unauthorized", vec![], b"{}".to_vec())).await;
+    let base = LoopbackServer::start(|_| Response::json(401, "{}")).base;
     let err = client(&base, Some("wrong"))
         .repository(&repo())
         .await

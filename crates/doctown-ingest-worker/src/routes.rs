@@ -1,0 +1,140 @@
+//! `POST /ingest`: the request, its validation, and the job streamed back.
+
+use actix_web::{HttpResponse, web};
+use doctown_common::JobId;
+use doctown_events::{EventContext, EventEmitter};
+use doctown_ingest::{IngestJob, IngestSettings, Source, run_job};
+use doctown_worker::{ApiError, Jobs, ValidJson, stream_job};
+use serde::Deserialize;
+use tokio::runtime::Handle;
+
+/// The `producer_version` of every event this worker sends.
+const PRODUCER: &str = concat!("doctown-ingest/", env!("CARGO_PKG_VERSION"));
+
+/// What the worker needs for every job.
+#[derive(Debug, Clone)]
+pub(crate) struct IngestService {
+    settings: IngestSettings,
+    downloads: Handle,
+}
+
+/// The body of `POST /ingest`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IngestRequest {
+    /// A GitHub repository URL, in any of the accepted forms.
+    repo_url: String,
+    /// A branch, tag or commit overriding the URL's.
+    #[serde(default)]
+    git_ref: Option<String>,
+    /// The coordinator's job id; a new one when absent.
+    #[serde(default)]
+    job_id: Option<String>,
+}
+
+impl IngestRequest {
+    /// The job this request asks for, or a 422 naming the field at fault.
+    fn job(self, settings: &IngestSettings) -> Result<(JobId, IngestJob), ApiError> {
+        let git_ref = match self.git_ref {
+            Some(git_ref) if git_ref.trim().is_empty() => {
+                return Err(ApiError::invalid_field(
+                    "git_ref",
+                    "`git_ref` is empty; give a branch, tag or commit, or leave it out for the \
+                     default branch",
+                ));
+            }
+            git_ref => git_ref,
+        };
+        let job_id = match self.job_id {
+            Some(id) => id.parse::<JobId>().map_err(|err| {
+                ApiError::invalid_field("job_id", format!("`job_id` is not valid: {err}"))
+            })?,
+            None => JobId::generate(),
+        };
+        let source = Source::parse(&self.repo_url, git_ref.as_deref())
+            .map_err(|err| ApiError::invalid_field("repo_url", err.to_string()))?;
+        if !matches!(source, Source::GitHub(_)) {
+            return Err(ApiError::invalid_field(
+                "repo_url",
+                format!(
+                    "`{}` is not a GitHub URL; this worker reads GitHub repositories \
+                     (https://github.com/owner/repo); read folders and archives with the \
+                     `doctown ingest` command",
+                    self.repo_url
+                ),
+            ));
+        }
+        let job = IngestJob {
+            input: self.repo_url,
+            source,
+            git_ref,
+            options: settings.options(),
+            github: settings.github(),
+        };
+        Ok((job_id, job))
+    }
+}
+
+impl IngestService {
+    /// The service, downloading on `downloads`.
+    pub(crate) fn new(settings: IngestSettings, downloads: Handle) -> Self {
+        Self {
+            settings,
+            downloads,
+        }
+    }
+
+    /// Adds `POST /ingest`.
+    pub(crate) fn configure(&self, config: &mut web::ServiceConfig) {
+        config
+            .app_data(web::Data::new(self.clone()))
+            .route("/ingest", web::post().to(ingest));
+    }
+}
+
+/// `POST /ingest`: validates the request and streams the job's events.
+async fn ingest(
+    service: web::Data<IngestService>,
+    jobs: web::Data<Jobs>,
+    ValidJson(request): ValidJson<IngestRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (job_id, job) = request.job(&service.settings)?;
+    if jobs.is_shutting_down() {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the worker is shutting down; submit the job again",
+        ));
+    }
+    let context = EventContext {
+        repo_url: Some(job.source.to_string()),
+        git_ref: job.git_ref.clone(),
+        user_id: None,
+    };
+    let downloads = service.downloads.clone();
+    let reasons = jobs.get_ref().clone();
+    tracing::info!(%job_id, source = %job.source, "ingest job started");
+    Ok(stream_job(&jobs, move |sink, cancel| {
+        let mut emitter = EventEmitter::new(job_id, context, PRODUCER);
+        let result = run_job(
+            &job,
+            &mut emitter,
+            &downloads,
+            &cancel,
+            &|| reasons.reason(),
+            &mut |envelope| sink.send(envelope),
+        );
+        match result {
+            Ok(totals) => tracing::info!(
+                %job_id,
+                files = totals.files,
+                chunks = totals.chunks,
+                duration_ms = totals.duration_ms,
+                "ingest job completed"
+            ),
+            Err(error) => {
+                tracing::warn!(%job_id, code = %error.code, message = %error.message, "ingest job failed")
+            }
+        }
+    }))
+}

@@ -1,0 +1,292 @@
+//! The server every worker runs: health and ping, the worker's routes, CORS, JSON errors, and a
+//! graceful shutdown.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix_cors::Cors;
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use doctown_events::ErrorInfo;
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+use crate::error::{ApiError, json_payload_error};
+use crate::settings::ServeSettings;
+
+/// Who the worker is, as `/health` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    /// The binary's name, such as `doctown-ingest`.
+    pub name: &'static str,
+    /// Its version.
+    pub version: &'static str,
+    /// The request body limit when the settings give none.
+    pub default_max_body_bytes: usize,
+}
+
+/// Whether the worker can take work: `/ping` answers 200 once ready, 204 (RunPod's
+/// "initializing") before.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness(Arc<AtomicBool>);
+
+impl Readiness {
+    /// Ready from the start, for workers with nothing to load.
+    pub fn ready() -> Self {
+        let readiness = Self::default();
+        readiness.set_ready();
+        readiness
+    }
+
+    /// Marks the worker ready.
+    pub fn set_ready(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether it is.
+    pub fn is_ready(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// The worker's jobs: the shutdown that cancels them all (on SIGTERM or Ctrl-C), and how their
+/// streams are kept alive.
+#[derive(Debug, Clone)]
+pub struct Jobs {
+    shutdown: CancellationToken,
+    keep_alive: Duration,
+}
+
+impl Jobs {
+    /// Jobs whose idle streams send a keep-alive after `keep_alive` of silence.
+    pub fn new(keep_alive: Duration) -> Self {
+        Self {
+            shutdown: CancellationToken::new(),
+            keep_alive,
+        }
+    }
+
+    /// A token for one job: cancelled at shutdown, or on its own when its client goes away.
+    pub fn job_token(&self) -> CancellationToken {
+        self.shutdown.child_token()
+    }
+
+    /// How long a stream stays silent before a keep-alive.
+    pub fn keep_alive(&self) -> Duration {
+        self.keep_alive
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    /// Why a cancelled job stopped, for its failed completion.
+    pub fn reason(&self) -> ErrorInfo {
+        if self.is_shutting_down() {
+            ErrorInfo::new(
+                "shutting_down",
+                "the worker is shutting down; submit the job again",
+            )
+        } else {
+            ErrorInfo::new("cancelled", "the client disconnected; the job was stopped")
+        }
+    }
+
+    /// Begins the shutdown.
+    pub fn shut_down(&self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// What the built-in routes read.
+#[derive(Debug, Clone)]
+struct Status {
+    identity: Identity,
+    readiness: Readiness,
+}
+
+/// Logs to stderr, at `info` unless `RUST_LOG` says otherwise.
+pub fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Serves `routes` with the built-in ones until SIGTERM or Ctrl-C, then shuts down gracefully:
+/// running jobs are cancelled (and end with a failed completion), no new connection is taken,
+/// and streams still open get the grace period to finish. Handlers reach the jobs as
+/// `web::Data<Jobs>`.
+pub async fn serve<F>(
+    identity: Identity,
+    settings: &ServeSettings,
+    readiness: Readiness,
+    routes: F,
+) -> std::io::Result<()>
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    let status = web::Data::new(Status {
+        identity,
+        readiness,
+    });
+    let body_limit = settings
+        .max_body_bytes
+        .unwrap_or(identity.default_max_body_bytes);
+    let origins = settings.cors_origins.clone();
+    let jobs = Jobs::new(settings.keep_alive());
+    let app_jobs = web::Data::new(jobs.clone());
+    let app_status = status.clone();
+    let main = HttpServer::new(move || {
+        App::new()
+            .wrap(cors(&origins))
+            .app_data(app_status.clone())
+            .app_data(app_jobs.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(body_limit)
+                    .error_handler(json_payload_error),
+            )
+            .configure(status_routes)
+            .configure(routes.clone())
+            .default_service(web::to(not_found))
+    })
+    .workers(settings.http_workers.max(1))
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_grace_secs)
+    .bind((settings.bind, settings.port))
+    .map_err(|err| cannot_listen(settings, settings.port, "PORT", err))?;
+    for address in main.addrs() {
+        tracing::info!(worker = identity.name, "listening on http://{address}");
+    }
+    let main = main.run();
+    let mut handles = vec![main.handle()];
+    let mut servers = vec![main];
+    if let Some(port) = settings.health_port {
+        let health_status = status.clone();
+        let health = HttpServer::new(move || {
+            App::new()
+                .app_data(health_status.clone())
+                .configure(status_routes)
+                .default_service(web::to(not_found))
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(settings.shutdown_grace_secs)
+        .bind((settings.bind, port))
+        .map_err(|err| cannot_listen(settings, port, "PORT_HEALTH", err))?;
+        for address in health.addrs() {
+            tracing::info!(worker = identity.name, "health on http://{address}");
+        }
+        let health = health.run();
+        handles.push(health.handle());
+        servers.push(health);
+    }
+    actix_web::rt::spawn(async move {
+        stop_signal().await;
+        tracing::info!("shutting down: ending running jobs, then closing");
+        jobs.shut_down();
+        for handle in handles {
+            handle.stop(true).await;
+        }
+    });
+    for result in futures_util::future::join_all(servers).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// A bind failure that says which setting to change.
+fn cannot_listen(
+    settings: &ServeSettings,
+    port: u16,
+    variable: &str,
+    err: std::io::Error,
+) -> std::io::Error {
+    std::io::Error::new(
+        err.kind(),
+        format!(
+            "cannot listen on {}:{port}: {err}; set {variable} to a free port",
+            settings.bind
+        ),
+    )
+}
+
+/// Resolves on SIGTERM (how containers are stopped) or Ctrl-C.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = terminate.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM; only Ctrl-C stops the worker");
+                tokio::signal::ctrl_c().await.ok();
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    tokio::signal::ctrl_c().await.ok();
+}
+
+/// CORS for `origins` (`*` for any); none configured means no cross-origin access.
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods(["GET", "POST", "OPTIONS"])
+        .allowed_headers(["content-type", "authorization", "last-event-id"])
+        .max_age(3600);
+    for origin in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {
+        cors = if origin == "*" {
+            cors.allow_any_origin()
+        } else {
+            cors.allowed_origin(origin)
+        };
+    }
+    cors
+}
+
+/// `GET /health` and `GET /ping`.
+fn status_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/health", web::get().to(health))
+        .route("/ping", web::get().to(ping));
+}
+
+async fn health(status: web::Data<Status>) -> HttpResponse {
+    HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "worker": status.identity.name,
+        "version": status.identity.version,
+    }))
+}
+
+async fn ping(status: web::Data<Status>) -> HttpResponse {
+    if status.readiness.is_ready() {
+        HttpResponse::Ok().json(json!({ "status": "ready" }))
+    } else {
+        HttpResponse::NoContent().finish()
+    }
+}
+
+async fn not_found(request: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no route for {} {}; see GET /health",
+            request.method(),
+            request.path()
+        ),
+    ))
+}
