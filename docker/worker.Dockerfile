@@ -1,0 +1,32 @@
+# One image recipe for every Doctown worker; WORKER picks which (the crate's binary).
+#
+#   docker build -f docker/worker.Dockerfile --build-arg WORKER=doctown-ingest \
+#     --build-arg CRATE=doctown-ingest-worker -t doctown-ingest .
+#   docker run -p 8080:8080 doctown-ingest
+#
+# The worker listens on $PORT (8080) and answers GET /health and GET /ping there, or on
+# $PORT_HEALTH when set, as RunPod's load-balancing endpoints expect.
+
+ARG RUST_VERSION=1.95.0
+
+FROM rust:${RUST_VERSION}-slim-bookworm AS build
+ARG CRATE
+ARG WORKER
+WORKDIR /src
+COPY . .
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/src/target \
+    cargo build --release --locked -p "${CRATE}" --bin "${WORKER}" \
+    && install -D "target/release/${WORKER}" /out/worker
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 doctown
+COPY --from=build /out/worker /usr/local/bin/worker
+USER doctown
+ENV PORT=8080 RUST_LOG=info
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["/usr/local/bin/worker"]
