@@ -1,0 +1,311 @@
+//! The members of a docpack as typed data. Fields are declared in alphabetical order, as the
+//! writer puts every object's keys.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use doctown_common::{ByteRange, ChunkId, Language, LineRange, SymbolId, SymbolKind, Visibility};
+use serde::{Deserialize, Serialize};
+
+/// `manifest.json`: what the docpack is, where it came from, and the checksums of its members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The checksum of this manifest (see the spec: computed with `checksum.value` empty).
+    pub checksum: Checksum,
+    /// When the docpack was made (an input of the writer, so output stays reproducible).
+    pub created_at: DateTime<Utc>,
+    /// The content identity: sha256 of the member listing.
+    pub docpack_id: String,
+    /// What made it.
+    pub generator: Generator,
+    /// Every member but the manifest, sorted by path.
+    pub members: Vec<Member>,
+    /// Which optional members are present.
+    pub optional: OptionalMembers,
+    /// `docpack/<major>.<minor>`.
+    pub schema_version: String,
+    /// The repository documented.
+    pub source: SourceInfo,
+    /// Counts, for readers that want them without reading the members.
+    pub statistics: Statistics,
+}
+
+/// A checksum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checksum {
+    /// Always `sha256`.
+    pub algorithm: String,
+    /// Lowercase hex.
+    pub value: String,
+}
+
+/// The program that made a docpack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generator {
+    /// Its name, such as `doctown`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+/// One member of the archive.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    /// The member's name in the archive, such as `nodes.json`.
+    pub path: String,
+    /// Lowercase hex sha256 of its bytes.
+    pub sha256: String,
+    /// Its size in bytes.
+    pub size_bytes: u64,
+}
+
+/// Which optional members a docpack holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptionalMembers {
+    /// `embeddings.bin` is present.
+    pub has_embeddings: bool,
+    /// `symbol_contexts.json` is present.
+    pub has_symbol_contexts: bool,
+}
+
+/// The repository a docpack documents.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    /// The commit documented, when the source has one.
+    pub commit_hash: Option<String>,
+    /// The reference asked for, when one was.
+    pub git_ref: Option<String>,
+    /// The repository's URL, or the folder or archive it was read from.
+    pub repo_url: String,
+}
+
+/// Counts of what a docpack holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statistics {
+    /// Chunks in the source map.
+    pub chunk_count: u64,
+    /// Clusters.
+    pub cluster_count: u64,
+    /// Graph edges.
+    pub edge_count: u64,
+    /// Dimensions of each embedding; 0 without embeddings.
+    pub embedding_dimensions: u32,
+    /// Files in the source map.
+    pub file_count: u64,
+    /// Files per language id (`rust`, `python`…); files without a parsed language are not
+    /// counted here.
+    pub languages: BTreeMap<String, u64>,
+    /// Symbols (entries of `nodes.json`).
+    pub symbol_count: u64,
+}
+
+/// `nodes.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Nodes {
+    /// Every symbol, sorted by path, then start byte, then id.
+    pub nodes: Vec<Node>,
+}
+
+/// A symbol with its documentation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    /// The symbol's bytes in its file (half-open).
+    pub byte_range: ByteRange,
+    /// PageRank in the code graph, normalised to 0..=1.
+    pub centrality: f64,
+    /// The cluster of its chunks, when it was clustered.
+    pub cluster_id: Option<u32>,
+    /// Its doc comment, as written.
+    pub doc: Option<String>,
+    /// Its id.
+    pub id: SymbolId,
+    /// Its kind.
+    pub kind: SymbolKind,
+    /// Its file's language.
+    pub language: Language,
+    /// Its lines (1-based, inclusive).
+    pub line_range: LineRange,
+    /// Its name.
+    pub name: String,
+    /// The symbol that contains it.
+    pub parent: Option<SymbolId>,
+    /// Its file, relative to the repository root.
+    pub path: String,
+    /// Its name qualified by its containers (`Class.method`).
+    pub qualified_name: String,
+    /// Its signature, on one line.
+    pub signature: String,
+    /// Its generated summary (one or two sentences), when one was made.
+    pub summary: Option<String>,
+    /// Who can see it.
+    pub visibility: Visibility,
+}
+
+/// `graph.json`: the code graph.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Graph {
+    /// Edges over nodes: `edges / (nodes × (nodes − 1))`, 0 with fewer than two nodes.
+    pub density: f64,
+    /// Typed edges, sorted by source, target, then kind.
+    pub edges: Vec<Edge>,
+    /// Files, modules and symbols, sorted by id.
+    pub nodes: Vec<GraphNode>,
+}
+
+/// A node of the graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GraphNode {
+    /// PageRank, normalised to 0..=1.
+    pub centrality: f64,
+    /// A symbol id, or `file:<path>` / `module:<name>`.
+    pub id: String,
+    /// Edges arriving.
+    pub in_degree: u32,
+    /// What it is.
+    pub kind: GraphNodeKind,
+    /// A name for people: the qualified name, the path, the module.
+    pub label: String,
+    /// Edges leaving.
+    pub out_degree: u32,
+}
+
+/// What a graph node is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GraphNodeKind {
+    /// A file of the repository.
+    File,
+    /// A module or package imported but not a file of the repository.
+    Module,
+    /// A symbol (its id is the symbol id).
+    Symbol,
+}
+
+/// A typed edge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Edge {
+    /// Its type.
+    pub kind: EdgeKind,
+    /// For `related`: the cosine similarity; absent otherwise.
+    pub score: Option<f64>,
+    /// The node it leaves.
+    pub source: String,
+    /// The node it reaches.
+    pub target: String,
+}
+
+/// The type of an edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    /// A file contains a symbol, a class its method.
+    Contains,
+    /// A symbol calls another (resolved call sites).
+    Calls,
+    /// A file imports a file, module or symbol.
+    Imports,
+    /// Two symbols whose code is similar.
+    Related,
+}
+
+/// `clusters.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Clusters {
+    /// Clusters, sorted by id.
+    pub clusters: Vec<Cluster>,
+}
+
+/// A cluster of chunks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    /// Its id, from 0.
+    pub cluster_id: u32,
+    /// One to three words naming it.
+    pub label: String,
+    /// How many chunks it holds.
+    pub member_count: u64,
+    /// Its chunks, sorted.
+    pub member_ids: Vec<ChunkId>,
+    /// The chunks nearest its centroid, nearest first.
+    pub representative_ids: Vec<ChunkId>,
+}
+
+/// `source_map.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceMap {
+    /// Every file read, sorted by path.
+    pub files: Vec<SourceFile>,
+}
+
+/// A file read, and where its chunks lie.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceFile {
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// Its chunks, in file order.
+    pub chunks: Vec<SourceChunk>,
+    /// Its language, when parsed.
+    pub language: Option<Language>,
+    /// Its path relative to the repository root.
+    pub path: String,
+}
+
+/// Where a chunk lies in its file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceChunk {
+    /// Its bytes (half-open).
+    pub byte_range: ByteRange,
+    /// Its content address.
+    pub chunk_id: ChunkId,
+    /// Its lines (1-based, inclusive).
+    pub line_range: LineRange,
+    /// The symbols it covers.
+    pub symbol_ids: Vec<SymbolId>,
+}
+
+/// `symbol_contexts.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SymbolContexts {
+    /// One entry per summarised symbol, sorted by symbol id.
+    pub contexts: Vec<SymbolContextEntry>,
+}
+
+/// What a summary was made from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolContextEntry {
+    /// The context.
+    pub context: SymbolContext,
+    /// The exact prompt sent to the model; absent for summaries made offline.
+    pub prompt: Option<String>,
+    /// The symbol.
+    pub symbol_id: SymbolId,
+}
+
+/// Everything known about a symbol that its summary may use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolContext {
+    /// Names of the symbols that call it (at most 10).
+    pub called_by: Vec<String>,
+    /// Names of the symbols it calls (at most 10).
+    pub calls: Vec<String>,
+    /// Its centrality.
+    pub centrality: f64,
+    /// The label of its cluster.
+    pub cluster_label: Option<String>,
+    /// Its doc comment.
+    pub doc: Option<String>,
+    /// Its file.
+    pub file_path: String,
+    /// The imports of its file that it uses.
+    pub imports: Vec<String>,
+    /// Its kind.
+    pub kind: SymbolKind,
+    /// Its language.
+    pub language: Language,
+    /// Its name.
+    pub name: String,
+    /// The names of the three most related symbols.
+    pub related: Vec<String>,
+    /// Its signature.
+    pub signature: String,
+}

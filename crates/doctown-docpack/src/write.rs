@@ -1,0 +1,432 @@
+//! The writer: typed contents in, a reproducible `.docpack` out, streamed.
+
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+
+use chrono::{DateTime, Utc};
+use flate2::{Compression, GzBuilder};
+use sha2::{Digest, Sha256};
+
+use crate::embeddings::EmbeddingSet;
+use crate::model::{
+    Checksum, Cluster, Clusters, Generator, Graph, Manifest, Member, Node, Nodes, OptionalMembers,
+    SourceFile, SourceInfo, SourceMap, Statistics, SymbolContextEntry, SymbolContexts,
+};
+use crate::{DocpackError, MANIFEST, SCHEMA_VERSION, member};
+
+/// Everything a docpack holds, before it is written.
+#[derive(Debug, Clone)]
+pub struct DocpackContents {
+    /// When it was made; also the archive entries' modification time. Pass the source commit's
+    /// time (or any fixed time) for reproducible output.
+    pub created_at: DateTime<Utc>,
+    /// What made it.
+    pub generator: Generator,
+    /// The repository documented.
+    pub source: SourceInfo,
+    /// Every symbol.
+    pub nodes: Vec<Node>,
+    /// The code graph.
+    pub graph: Graph,
+    /// The clusters.
+    pub clusters: Vec<Cluster>,
+    /// Every file read, with its chunks.
+    pub source_map: Vec<SourceFile>,
+    /// The chunk embeddings, when kept.
+    pub embeddings: Option<EmbeddingSet>,
+    /// What each summary was made from, when kept.
+    pub symbol_contexts: Option<Vec<SymbolContextEntry>>,
+}
+
+/// A member ready to be written, as typed data: it is serialized straight into the archive.
+enum Body {
+    Clusters(Clusters),
+    Embeddings(EmbeddingSet),
+    Graph(Graph),
+    Manifest(Box<Manifest>),
+    Nodes(Nodes),
+    SourceMap(SourceMap),
+    SymbolContexts(SymbolContexts),
+}
+
+impl Body {
+    /// Writes the member in its one canonical form: every object's keys sorted; the manifest
+    /// indented for people; the other members as one object whose lists hold one record per
+    /// line, so that they can be read (and grepped) line by line.
+    fn write_to(&self, out: &mut dyn Write) -> io::Result<()> {
+        match self {
+            Body::Manifest(manifest) => {
+                serde_json::to_writer_pretty(&mut *out, &sorted(manifest.as_ref())?)?;
+                out.write_all(b"\n")
+            }
+            Body::Embeddings(set) => set.write_to(out),
+            Body::Clusters(value) => object(out, &[("clusters", &records(&value.clusters))]),
+            Body::Graph(value) => object(
+                out,
+                &[
+                    ("density", &scalar(&value.density)),
+                    ("edges", &records(&value.edges)),
+                    ("nodes", &records(&value.nodes)),
+                ],
+            ),
+            Body::Nodes(value) => object(out, &[("nodes", &records(&value.nodes))]),
+            Body::SourceMap(value) => object(out, &[("files", &records(&value.files))]),
+            Body::SymbolContexts(value) => object(out, &[("contexts", &records(&value.contexts))]),
+        }
+    }
+}
+
+/// Writes part of a member.
+type Part<'a> = dyn Fn(&mut dyn Write) -> io::Result<()> + 'a;
+
+/// `{"key": part, …}` and a newline; `fields` come in key order.
+fn object(out: &mut dyn Write, fields: &[(&str, &Part<'_>)]) -> io::Result<()> {
+    debug_assert!(fields.windows(2).all(|pair| pair[0].0 < pair[1].0));
+    out.write_all(b"{")?;
+    for (index, (key, part)) in fields.iter().enumerate() {
+        if index > 0 {
+            out.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *out, key)?;
+        out.write_all(b":")?;
+        part(out)?;
+    }
+    out.write_all(b"}\n")
+}
+
+/// A list, one compact record per line.
+fn records<T: serde::Serialize>(items: &[T]) -> impl Fn(&mut dyn Write) -> io::Result<()> + '_ {
+    move |out| {
+        out.write_all(b"[")?;
+        for (index, item) in items.iter().enumerate() {
+            out.write_all(if index == 0 { b"\n" } else { b",\n" })?;
+            serde_json::to_writer(&mut *out, &sorted(item)?)?;
+        }
+        out.write_all(if items.is_empty() { b"]" } else { b"\n]" })
+    }
+}
+
+/// One value, compact.
+fn scalar<T: serde::Serialize>(value: &T) -> impl Fn(&mut dyn Write) -> io::Result<()> + '_ {
+    move |out| Ok(serde_json::to_writer(&mut *out, &sorted(value)?)?)
+}
+
+/// `value` as JSON with every object's keys sorted.
+fn sorted<T: serde::Serialize + ?Sized>(value: &T) -> io::Result<serde_json::Value> {
+    fn sort(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                map.sort_keys();
+                map.values_mut().for_each(sort);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(sort),
+            _ => {}
+        }
+    }
+    let mut value = serde_json::to_value(value)?;
+    sort(&mut value);
+    Ok(value)
+}
+
+/// Writes `contents` as a docpack to `out` and gives its manifest. Lists are put in their
+/// canonical order first, so the same contents always give the same bytes.
+///
+/// Each member is serialized twice, once to measure and hash it and once into the archive, so
+/// no member is ever held whole as bytes.
+pub fn write_docpack<W: Write>(
+    mut contents: DocpackContents,
+    out: W,
+) -> Result<Manifest, DocpackError> {
+    canonicalize(&mut contents);
+    validate(&contents)?;
+    let statistics = statistics(&contents);
+    let optional = OptionalMembers {
+        has_embeddings: contents.embeddings.is_some(),
+        has_symbol_contexts: contents.symbol_contexts.is_some(),
+    };
+    let mut bodies: Vec<(&'static str, Body)> = vec![
+        (
+            member::CLUSTERS,
+            Body::Clusters(Clusters {
+                clusters: contents.clusters,
+            }),
+        ),
+        (member::GRAPH, Body::Graph(contents.graph)),
+        (
+            member::NODES,
+            Body::Nodes(Nodes {
+                nodes: contents.nodes,
+            }),
+        ),
+        (
+            member::SOURCE_MAP,
+            Body::SourceMap(SourceMap {
+                files: contents.source_map,
+            }),
+        ),
+    ];
+    if let Some(set) = contents.embeddings {
+        bodies.push((member::EMBEDDINGS, Body::Embeddings(set)));
+    }
+    if let Some(entries) = contents.symbol_contexts {
+        bodies.push((
+            member::SYMBOL_CONTEXTS,
+            Body::SymbolContexts(SymbolContexts { contexts: entries }),
+        ));
+    }
+    bodies.sort_by_key(|(name, _)| *name);
+
+    let mut members = Vec::with_capacity(bodies.len());
+    for (name, body) in &bodies {
+        let mut sink = HashingWriter::new(io::sink());
+        body.write_to(&mut sink).map_err(DocpackError::write)?;
+        let (size_bytes, sha256) = sink.finish();
+        members.push(Member {
+            path: (*name).to_owned(),
+            sha256,
+            size_bytes,
+        });
+    }
+    let mut manifest = Manifest {
+        checksum: Checksum {
+            algorithm: "sha256".to_owned(),
+            value: String::new(),
+        },
+        created_at: contents.created_at,
+        docpack_id: docpack_id(&members),
+        generator: contents.generator,
+        members,
+        optional,
+        schema_version: SCHEMA_VERSION.to_owned(),
+        source: contents.source,
+        statistics,
+    };
+    manifest.checksum.value = manifest_checksum(&manifest)?;
+    let manifest_body = Body::Manifest(Box::new(manifest.clone()));
+
+    let mtime = u64::try_from(contents.created_at.timestamp()).unwrap_or(0);
+    let gzip = GzBuilder::new().mtime(0).write(out, Compression::default());
+    let mut archive = TarStream { out: gzip, mtime };
+    archive.append(MANIFEST, &manifest_body)?;
+    for (name, body) in &bodies {
+        archive.append(name, body)?;
+    }
+    archive.finish()?;
+    Ok(manifest)
+}
+
+/// The content identity: sha256 of one `<sha256>  <size>  <path>\n` line per member, in order.
+pub(crate) fn docpack_id(members: &[Member]) -> String {
+    let mut hasher = Sha256::new();
+    for member in members {
+        hasher.update(format!(
+            "{}  {}  {}\n",
+            member.sha256, member.size_bytes, member.path
+        ));
+    }
+    hex(&hasher.finalize())
+}
+
+/// The manifest's checksum: sha256 of the manifest as written, with `checksum.value` empty.
+pub(crate) fn manifest_checksum(manifest: &Manifest) -> Result<String, DocpackError> {
+    let mut unsigned = manifest.clone();
+    unsigned.checksum.value = String::new();
+    let mut sink = HashingWriter::new(io::sink());
+    Body::Manifest(Box::new(unsigned))
+        .write_to(&mut sink)
+        .map_err(|err| DocpackError::InvalidContents(err.to_string()))?;
+    Ok(sink.finish().1)
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Puts every list in its documented order.
+fn canonicalize(contents: &mut DocpackContents) {
+    contents.nodes.sort_by(|a, b| {
+        (&a.path, a.byte_range.start(), a.id).cmp(&(&b.path, b.byte_range.start(), b.id))
+    });
+    contents.graph.nodes.sort_by(|a, b| a.id.cmp(&b.id));
+    contents
+        .graph
+        .edges
+        .sort_by(|a, b| (&a.source, &a.target, a.kind).cmp(&(&b.source, &b.target, b.kind)));
+    contents.clusters.sort_by_key(|c| c.cluster_id);
+    for cluster in &mut contents.clusters {
+        cluster.member_ids.sort();
+    }
+    contents.source_map.sort_by(|a, b| a.path.cmp(&b.path));
+    for file in &mut contents.source_map {
+        file.chunks.sort_by(|a, b| {
+            (a.byte_range.start(), a.chunk_id).cmp(&(b.byte_range.start(), b.chunk_id))
+        });
+    }
+    if let Some(entries) = &mut contents.symbol_contexts {
+        entries.sort_by_key(|e| e.symbol_id);
+    }
+}
+
+/// Refuses what the format cannot hold: numbers that are not finite, duplicate ids.
+fn validate(contents: &DocpackContents) -> Result<(), DocpackError> {
+    let invalid = |what: String| Err(DocpackError::InvalidContents(what));
+    let mut floats = contents
+        .nodes
+        .iter()
+        .map(|n| (n.centrality, format!("the centrality of symbol {}", n.id)))
+        .chain(contents.graph.nodes.iter().map(|n| {
+            (
+                n.centrality,
+                format!("the centrality of graph node {}", n.id),
+            )
+        }))
+        .chain(contents.graph.edges.iter().filter_map(|e| {
+            e.score
+                .map(|s| (s, format!("the score of edge {} → {}", e.source, e.target)))
+        }))
+        .chain(std::iter::once((
+            contents.graph.density,
+            "the graph density".to_owned(),
+        )));
+    if let Some((_, what)) = floats.find(|(value, _)| !value.is_finite()) {
+        return invalid(format!("{what} is not a finite number"));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    if let Some(node) = contents.nodes.iter().find(|node| !ids.insert(node.id)) {
+        return invalid(format!("symbol {} appears twice", node.id));
+    }
+    for pair in contents.graph.nodes.windows(2) {
+        if pair[0].id == pair[1].id {
+            return invalid(format!("graph node {} appears twice", pair[0].id));
+        }
+    }
+    for pair in contents.source_map.windows(2) {
+        if pair[0].path == pair[1].path {
+            return invalid(format!(
+                "file {} appears twice in the source map",
+                pair[0].path
+            ));
+        }
+    }
+    for pair in contents.clusters.windows(2) {
+        if pair[0].cluster_id == pair[1].cluster_id {
+            return invalid(format!("cluster {} appears twice", pair[0].cluster_id));
+        }
+    }
+    Ok(())
+}
+
+/// The statistics of `contents`.
+fn statistics(contents: &DocpackContents) -> Statistics {
+    let mut languages = BTreeMap::new();
+    for file in &contents.source_map {
+        if let Some(language) = file.language {
+            *languages.entry(language.id().to_owned()).or_default() += 1;
+        }
+    }
+    Statistics {
+        chunk_count: contents
+            .source_map
+            .iter()
+            .map(|f| f.chunks.len() as u64)
+            .sum(),
+        cluster_count: contents.clusters.len() as u64,
+        embedding_dimensions: contents
+            .embeddings
+            .as_ref()
+            .map_or(0, EmbeddingSet::dimensions),
+        edge_count: contents.graph.edges.len() as u64,
+        file_count: contents.source_map.len() as u64,
+        languages,
+        symbol_count: contents.nodes.len() as u64,
+    }
+}
+
+/// Counts and hashes what passes through.
+pub(crate) struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+    written: u64,
+}
+
+impl<W: Write> HashingWriter<W> {
+    pub(crate) fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: Sha256::new(),
+            written: 0,
+        }
+    }
+
+    /// The bytes written and their sha256.
+    pub(crate) fn finish(self) -> (u64, String) {
+        (self.written, hex(&self.hasher.finalize()))
+    }
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A tar stream written entry by entry without seeking: each entry's size is known before its
+/// body is streamed.
+struct TarStream<W: Write> {
+    out: flate2::write::GzEncoder<W>,
+    mtime: u64,
+}
+
+impl<W: Write> TarStream<W> {
+    fn append(&mut self, name: &str, body: &Body) -> Result<(), DocpackError> {
+        let mut sizer = HashingWriter::new(io::sink());
+        body.write_to(&mut sizer).map_err(DocpackError::write)?;
+        let (size, expected) = sizer.finish();
+        let mut header = tar::Header::new_ustar();
+        header
+            .set_path(name)
+            .map_err(|err| DocpackError::InvalidContents(err.to_string()))?;
+        header.set_size(size);
+        header.set_mode(0o644);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(self.mtime);
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_cksum();
+        self.out
+            .write_all(header.as_bytes())
+            .map_err(DocpackError::write)?;
+        let mut counted = HashingWriter::new(&mut self.out);
+        body.write_to(&mut counted).map_err(DocpackError::write)?;
+        let (written, sha256) = counted.finish();
+        if (written, &sha256) != (size, &expected) {
+            return Err(DocpackError::InvalidContents(format!(
+                "{name} serialized differently twice"
+            )));
+        }
+        let padding = (512 - size % 512) % 512;
+        self.out
+            .write_all(&vec![0u8; padding as usize])
+            .map_err(DocpackError::write)
+    }
+
+    fn finish(mut self) -> Result<(), DocpackError> {
+        // Two zero blocks end a tar archive.
+        self.out
+            .write_all(&[0u8; 1024])
+            .and_then(|()| self.out.try_finish())
+            .map_err(DocpackError::write)?;
+        self.out
+            .finish()
+            .map_err(DocpackError::write)?
+            .flush()
+            .map_err(DocpackError::write)
+    }
+}

@@ -1,0 +1,333 @@
+//! The writer and the reader together: round trips, reproducibility, and every check the reader
+//! makes, on docpacks built from real code.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io::{Cursor, Read, Write};
+
+use doctown_docpack::*;
+use support::{sample_contents, written};
+
+fn read(bytes: &[u8]) -> Result<Docpack<Cursor<Vec<u8>>>, DocpackError> {
+    read_docpack(bytes, Cursor::new(Vec::new()), &ReadLimits::default())
+}
+
+/// The archive's members, in order, as (name, bytes).
+fn members(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    archive
+        .entries()
+        .unwrap()
+        .map(|entry| {
+            let mut entry = entry.unwrap();
+            let name = entry.path().unwrap().to_string_lossy().into_owned();
+            let mut body = Vec::new();
+            entry.read_to_end(&mut body).unwrap();
+            (name, body)
+        })
+        .collect()
+}
+
+/// A docpack with these members, in this order, written without the writer's care.
+fn pack(members: &[(&str, &[u8])]) -> Vec<u8> {
+    let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut archive = tar::Builder::new(gzip);
+    for (name, body) in members {
+        let mut header = tar::Header::new_gnu();
+        // Written raw: the tar crate refuses to write `..`, as a hostile archive would not.
+        header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
+        header.set_size(body.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        archive.append(&header, *body).unwrap();
+    }
+    archive.into_inner().unwrap().finish().unwrap()
+}
+
+#[test]
+fn a_docpack_round_trips_with_every_member() {
+    let contents = sample_contents(true, true);
+    let bytes = written(contents.clone());
+    let mut docpack = read(&bytes).unwrap();
+    let manifest = &docpack.manifest;
+    assert_eq!(manifest.schema_version, "docpack/1.0");
+    assert!(manifest.optional.has_embeddings && manifest.optional.has_symbol_contexts);
+    let names: Vec<_> = members(&bytes).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(
+        names,
+        [
+            "manifest.json",
+            "clusters.json",
+            "embeddings.bin",
+            "graph.json",
+            "nodes.json",
+            "source_map.json",
+            "symbol_contexts.json"
+        ]
+    );
+    assert_eq!(
+        manifest.statistics.symbol_count,
+        contents.nodes.len() as u64
+    );
+    assert_eq!(manifest.statistics.file_count, 3);
+    assert_eq!(manifest.statistics.embedding_dimensions, 8);
+    assert!(
+        manifest.statistics.symbol_count > 20,
+        "{}",
+        manifest.statistics.symbol_count
+    );
+    assert_eq!(docpack.nodes.nodes.len(), contents.nodes.len());
+    for node in &contents.nodes {
+        let read = docpack
+            .nodes
+            .nodes
+            .iter()
+            .find(|n| n.id == node.id)
+            .unwrap();
+        assert_eq!(read, node);
+    }
+    assert_eq!(docpack.graph.edges.len(), contents.graph.edges.len());
+    assert!(
+        docpack
+            .graph
+            .edges
+            .iter()
+            .any(|e| e.kind == EdgeKind::Calls)
+    );
+
+    let embeddings = docpack.embeddings.as_mut().unwrap();
+    let chunk = contents.source_map[1].chunks[0].chunk_id;
+    let expected: Vec<f32> = chunk.as_bytes()[..8]
+        .iter()
+        .map(|b| f32::from(*b) / 255.0)
+        .collect();
+    assert_eq!(embeddings.get(&chunk).unwrap(), Some(expected));
+}
+
+#[test]
+fn optional_members_may_be_absent() {
+    let bytes = written(sample_contents(false, false));
+    let docpack = read(&bytes).unwrap();
+    assert!(docpack.embeddings.is_none() && docpack.symbol_contexts.is_none());
+    assert_eq!(docpack.manifest.statistics.embedding_dimensions, 0);
+    assert_eq!(members(&bytes).len(), 5);
+}
+
+#[test]
+fn the_same_contents_give_the_same_bytes_in_any_order() {
+    let contents = sample_contents(true, true);
+    let first = written(contents.clone());
+    let mut shuffled = contents;
+    shuffled.nodes.reverse();
+    shuffled.graph.edges.reverse();
+    shuffled.graph.nodes.reverse();
+    shuffled.source_map.reverse();
+    shuffled.clusters.reverse();
+    shuffled.symbol_contexts.as_mut().unwrap().reverse();
+    let second = written(shuffled);
+    assert_eq!(first, second);
+    let docpack = read(&first).unwrap();
+    assert_eq!(docpack.manifest, read(&second).unwrap().manifest);
+}
+
+#[test]
+fn archive_entries_have_fixed_metadata() {
+    let bytes = written(sample_contents(false, false));
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    for entry in archive.entries().unwrap() {
+        let entry = entry.unwrap();
+        let header = entry.header();
+        assert_eq!(header.mode().unwrap(), 0o644);
+        assert_eq!((header.uid().unwrap(), header.gid().unwrap()), (0, 0));
+        // 2026-11-27T09:30:00Z, the contents' creation time.
+        assert_eq!(header.mtime().unwrap(), 1_795_771_800);
+    }
+}
+
+#[test]
+fn every_json_object_has_sorted_keys() {
+    fn check(value: &serde_json::Value, at: &str) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let keys: Vec<_> = map.keys().collect();
+                let mut sorted = keys.clone();
+                sorted.sort();
+                assert_eq!(keys, sorted, "at {at}");
+                for (key, value) in map {
+                    check(value, &format!("{at}.{key}"));
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| check(v, at)),
+            _ => {}
+        }
+    }
+    for (name, body) in members(&written(sample_contents(true, true))) {
+        if name.ends_with(".json") {
+            check(&serde_json::from_slice(&body).unwrap(), &name);
+        }
+    }
+}
+
+#[test]
+fn a_changed_byte_anywhere_is_caught() {
+    let bytes = written(sample_contents(true, true));
+    let mut members = members(&bytes);
+    for index in 0..members.len() {
+        let mut changed = members.clone();
+        let body = &mut changed[index].1;
+        let middle = body.len() / 2;
+        body[middle] ^= 0x01;
+        let borrowed: Vec<(&str, &[u8])> = changed
+            .iter()
+            .map(|(n, b)| (n.as_str(), b.as_slice()))
+            .collect();
+        let err = read(&pack(&borrowed)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DocpackError::Checksum { .. } | DocpackError::Malformed(_)
+            ),
+            "{}: {err}",
+            changed[index].0
+        );
+        if index > 0 {
+            assert!(err.to_string().contains(&changed[index].0), "{err}");
+        }
+    }
+    // A member dropped.
+    members.remove(3);
+    let borrowed: Vec<(&str, &[u8])> = members
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let err = read(&pack(&borrowed)).unwrap_err();
+    assert!(
+        err.to_string().contains("missing from the archive"),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated_and_damaged_archives_are_errors_not_panics() {
+    let bytes = written(sample_contents(true, false));
+    for cut in (0..bytes.len()).step_by(97) {
+        assert!(read(&bytes[..cut]).is_err(), "cut at {cut}");
+    }
+    for at in (0..bytes.len()).step_by(131) {
+        let mut damaged = bytes.clone();
+        damaged[at] = damaged[at].wrapping_add(1);
+        // Either caught or, for bytes gzip ignores (header flags), read intact.
+        if let Ok(docpack) = read(&damaged) {
+            assert_eq!(docpack.manifest, read(&bytes).unwrap().manifest);
+        }
+    }
+    assert!(read(b"not a docpack at all").is_err());
+}
+
+#[test]
+fn an_unknown_major_version_names_both_versions() {
+    let bytes = written(sample_contents(false, false));
+    let members = members(&bytes);
+    let manifest = String::from_utf8(members[0].1.clone())
+        .unwrap()
+        .replace("docpack/1.0", "docpack/2.0");
+    let mut borrowed: Vec<(&str, &[u8])> = members
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    borrowed[0].1 = manifest.as_bytes();
+    let err = read(&pack(&borrowed)).unwrap_err();
+    assert!(matches!(err, DocpackError::UnsupportedVersion { .. }));
+    assert_eq!(
+        err.to_string(),
+        "the docpack is docpack/2.0, and this reader reads docpack/1.0; use a Doctown version \
+         that reads docpack/2.0, or regenerate the docpack"
+    );
+}
+
+#[test]
+fn hostile_members_are_refused() {
+    let bytes = written(sample_contents(false, false));
+    let members = members(&bytes);
+    let borrowed: Vec<(&str, &[u8])> = members
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+
+    // A path that escapes, an extra member, a manifest that is not first.
+    let mut escaping = borrowed.clone();
+    escaping.push(("../../etc/passwd", b"root"));
+    assert!(
+        read(&pack(&escaping))
+            .unwrap_err()
+            .to_string()
+            .contains("does not list")
+    );
+    let mut reordered = borrowed.clone();
+    reordered.swap(0, 1);
+    assert!(
+        read(&pack(&reordered))
+            .unwrap_err()
+            .to_string()
+            .contains("first member")
+    );
+    let mut twice = borrowed.clone();
+    twice.push(borrowed[1]);
+    assert!(
+        read(&pack(&twice))
+            .unwrap_err()
+            .to_string()
+            .contains("twice")
+    );
+
+    // A member over the reader's limit is refused before it is read.
+    let limits = ReadLimits {
+        max_json_bytes: 64,
+        ..ReadLimits::default()
+    };
+    let err = read_docpack(&bytes[..], Cursor::new(Vec::new()), &limits).unwrap_err();
+    assert!(matches!(err, DocpackError::TooLarge { .. }), "{err}");
+
+    // A link instead of a file.
+    let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut archive = tar::Builder::new(gzip);
+    let mut header = tar::Header::new_gnu();
+    header.set_entry_type(tar::EntryType::Symlink);
+    header.set_size(0);
+    archive
+        .append_link(&mut header, "manifest.json", "/etc/passwd")
+        .unwrap();
+    let linked = archive.into_inner().unwrap().finish().unwrap();
+    assert!(
+        read(&linked)
+            .unwrap_err()
+            .to_string()
+            .contains("not a regular file")
+    );
+}
+
+#[test]
+fn the_writer_refuses_what_the_format_cannot_hold() {
+    let mut contents = sample_contents(false, false);
+    contents.nodes[0].centrality = f64::NAN;
+    let err = write_docpack(contents, Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("not a finite number"), "{err}");
+
+    let mut contents = sample_contents(false, false);
+    let copy = contents.nodes[0].clone();
+    contents.nodes.push(copy);
+    let err = write_docpack(contents, Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("appears twice"), "{err}");
+}
+
+#[test]
+fn the_manifest_alone_can_be_read() {
+    let bytes = written(sample_contents(true, true));
+    let manifest = read_manifest(&bytes[..], &ReadLimits::default()).unwrap();
+    assert_eq!(manifest, read(&bytes).unwrap().manifest);
+    let mut sink = Vec::new();
+    sink.write_all(&bytes[..40]).unwrap();
+    assert!(read_manifest(&sink[..], &ReadLimits::default()).is_err());
+}
