@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use doctown_ingest::IngestSettings;
 
+use crate::docpack::ExportFormat;
+
 /// Turn a code repository into documentation people and programs can navigate.
 ///
 /// Doctown reads a repository (a GitHub URL, a folder or an archive), extracts every symbol with
@@ -91,6 +93,20 @@ pub(crate) enum Command {
     Verify {
         /// The .docpack file.
         file: PathBuf,
+    },
+
+    /// Write a docpack out as one JSON document or as readable Markdown.
+    Export {
+        /// The .docpack file.
+        file: PathBuf,
+
+        /// What to write.
+        #[arg(long, value_enum, default_value = "markdown")]
+        format: ExportFormat,
+
+        /// Where to write it (default: standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
 
     /// Serve the coordinator's API (and the website) on this machine, with no other services.

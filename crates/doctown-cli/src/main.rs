@@ -1,6 +1,7 @@
 //! `doctown`: the command-line front of Doctown.
 
 mod cli;
+mod docpack;
 mod ingest;
 mod symbols;
 
@@ -64,9 +65,14 @@ fn run(command: Command) -> Result<(), String> {
         } => {
             return ingest::run(&source.source, source.git_ref.as_deref(), events, &settings);
         }
+        Command::Inspect { file } => return docpack::inspect(&file),
+        Command::Verify { file } => return docpack::verify(&file),
+        Command::Export {
+            file,
+            format,
+            output,
+        } => return docpack::export(&file, format, output.as_deref()),
         Command::Generate { .. } => "generate",
-        Command::Inspect { .. } => "inspect",
-        Command::Verify { .. } => "verify",
         Command::Serve { .. } => "serve",
     };
     tracing::debug!(command = name, "dispatching");

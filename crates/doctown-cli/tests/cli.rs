@@ -17,7 +17,7 @@ fn help_lists_every_subcommand() {
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     for subcommand in [
-        "ingest", "symbols", "generate", "inspect", "verify", "serve",
+        "ingest", "symbols", "generate", "inspect", "verify", "export", "serve",
     ] {
         assert!(
             help.contains(&format!("  {subcommand} ")),
@@ -241,5 +241,130 @@ fn an_unreachable_github_ends_with_a_failed_completion() {
         error.message.contains("could not connect"),
         "{}",
         error.message
+    );
+}
+
+/// A docpack made from real code, written to a temporary folder.
+fn sample_docpack() -> (tempfile::TempDir, std::path::PathBuf) {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("samples.docpack");
+    let contents = doctown_testkit::docpack::sample_contents(true, true);
+    std::fs::write(&path, doctown_testkit::docpack::written(contents)).unwrap();
+    (temp, path)
+}
+
+#[test]
+fn verify_passes_a_sound_docpack_and_names_the_failed_check() {
+    let (temp, path) = sample_docpack();
+    let output = doctown(&["verify", path.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = String::from_utf8(output.stdout).unwrap();
+    assert!(report.contains(": ok, docpack/1.0 "), "{report}");
+    assert_eq!(report.matches("  passed  ").count(), 7, "{report}");
+
+    // One byte changed inside nodes.json, re-packed with valid tar and gzip framing.
+    let bytes = std::fs::read(&path).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut repacked = tar::Builder::new(gzip);
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().into_owned();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut body).unwrap();
+        if name.to_str() == Some("nodes.json") {
+            let at = body.iter().position(|b| *b == b'(').unwrap();
+            body[at] = b'[';
+        }
+        let mut header = entry.header().clone();
+        repacked.append_data(&mut header, &name, &body[..]).unwrap();
+    }
+    let damaged = temp.path().join("damaged.docpack");
+    std::fs::write(&damaged, repacked.into_inner().unwrap().finish().unwrap()).unwrap();
+    let output = doctown(&["verify", damaged.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(error.contains("failed check \"checksums\""), "{error}");
+    assert!(error.contains("nodes.json's sha256 is"), "{error}");
+
+    let output = doctown(&[
+        "verify",
+        temp.path().join("missing.docpack").to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn inspect_shows_the_manifest_clusters_and_central_symbols() {
+    let (_temp, path) = sample_docpack();
+    let output = doctown(&["inspect", path.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    for expected in [
+        "format     docpack/1.0",
+        "commit     6e1735597bb21c5d979a077395df85e1d633e077",
+        "3 files, ",
+        "languages: ",
+        "Largest clusters",
+        "parsing config",
+        "Most central symbols",
+        "1.000  ",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from:\n{text}");
+    }
+}
+
+#[test]
+fn export_writes_markdown_and_json() {
+    let (temp, path) = sample_docpack();
+    let output = doctown(&["export", path.to_str().unwrap(), "--format", "markdown"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let markdown = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        markdown.starts_with("# https://github.com/doctown/samples\n"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("## `src/sample.py`"), "{markdown}");
+    assert!(
+        markdown.contains("#### `Config.__init__` (method)"),
+        "{markdown}"
+    );
+    assert!(markdown.contains("```python\ndef __init__(self, name: str) -> None\n```"));
+    assert!(markdown.contains("Summarises Config.__init__."));
+
+    let json_path = temp.path().join("out.json");
+    let output = doctown(&[
+        "export",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+        "-o",
+        json_path.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let document: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    assert_eq!(document["manifest"]["schema_version"], "docpack/1.0");
+    assert!(document["nodes"].as_array().unwrap().len() > 20);
+    assert_eq!(
+        std::fs::read_dir(temp.path()).unwrap().count(),
+        2,
+        "no temporary file left"
     );
 }

@@ -94,10 +94,11 @@ impl EmbeddingSet {
         for id in self.vectors.keys() {
             out.write_all(id.as_bytes())?;
         }
+        let mut row = Vec::with_capacity(self.dimensions as usize * 4);
         for vector in self.vectors.values() {
-            for value in vector {
-                out.write_all(&value.to_le_bytes())?;
-            }
+            row.clear();
+            row.extend(vector.iter().flat_map(|value| value.to_le_bytes()));
+            out.write_all(&row)?;
         }
         Ok(())
     }

@@ -206,7 +206,11 @@ pub fn write_docpack<W: Write>(
 
     let mtime = u64::try_from(contents.created_at.timestamp()).unwrap_or(0);
     let gzip = GzBuilder::new().mtime(0).write(out, Compression::default());
-    let mut archive = TarStream { out: gzip, mtime };
+    // flate2 pays per write call: hand it large blocks.
+    let mut archive = TarStream {
+        out: io::BufWriter::with_capacity(1 << 16, gzip),
+        mtime,
+    };
     archive.append(MANIFEST, &manifest_body)?;
     for (name, body) in &bodies {
         archive.append(name, body)?;
@@ -380,7 +384,7 @@ impl<W: Write> Write for HashingWriter<W> {
 /// A tar stream written entry by entry without seeking: each entry's size is known before its
 /// body is streamed.
 struct TarStream<W: Write> {
-    out: flate2::write::GzEncoder<W>,
+    out: io::BufWriter<flate2::write::GzEncoder<W>>,
     mtime: u64,
 }
 
@@ -421,12 +425,13 @@ impl<W: Write> TarStream<W> {
         // Two zero blocks end a tar archive.
         self.out
             .write_all(&[0u8; 1024])
-            .and_then(|()| self.out.try_finish())
             .map_err(DocpackError::write)?;
-        self.out
-            .finish()
-            .map_err(DocpackError::write)?
-            .flush()
+        let gzip = self
+            .out
+            .into_inner()
+            .map_err(|err| DocpackError::write(err.into_error()))?;
+        gzip.finish()
+            .and_then(|mut out| out.flush())
             .map_err(DocpackError::write)
     }
 }

@@ -3,12 +3,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::io::{Cursor, Read, Write};
 
 use doctown_docpack::*;
-use support::{sample_contents, written};
+use doctown_testkit::docpack::{sample_contents, written};
 
 fn read(bytes: &[u8]) -> Result<Docpack<Cursor<Vec<u8>>>, DocpackError> {
     read_docpack(bytes, Cursor::new(Vec::new()), &ReadLimits::default())

@@ -3,14 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod support;
-
 use std::io::Read;
 use std::path::PathBuf;
 
 use doctown_common::{Language, SymbolKind};
+use doctown_testkit::docpack::{sample_contents, written};
 use serde_json::Value;
-use support::{sample_contents, written};
 
 fn schema(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

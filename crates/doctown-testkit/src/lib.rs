@@ -4,8 +4,11 @@
 //! from a routing function, records what it was asked, and can send a body slowly (to hold a
 //! download open while a test disconnects or shuts a worker down). [`FakeGitHub`] routes it like
 //! GitHub's API and archive host; [`github_zip`] builds the zip GitHub would serve.
+//! [`docpack::sample_contents`] makes docpack contents from real code.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+pub mod docpack;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

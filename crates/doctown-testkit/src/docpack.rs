@@ -1,8 +1,6 @@
 //! Docpack contents made from real code: the extraction core's sample files, parsed, chunked and
 //! linked as the pipeline would, with small deterministic embeddings.
 
-#![allow(dead_code)]
-
 use std::path::Path;
 
 use chrono::{TimeZone, Utc};
@@ -18,7 +16,7 @@ const SAMPLES: [(&str, Language); 3] = [
 ];
 
 /// Contents built from the sample files; `embeddings` and `contexts` add the optional members.
-pub(crate) fn sample_contents(embeddings: bool, contexts: bool) -> DocpackContents {
+pub fn sample_contents(embeddings: bool, contexts: bool) -> DocpackContents {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../doctown-intel/tests/fixtures");
     let mut analyses = Vec::new();
     let mut source_map = Vec::new();
@@ -192,7 +190,7 @@ pub(crate) fn sample_contents(embeddings: bool, contexts: bool) -> DocpackConten
 }
 
 /// `contents` written as a docpack.
-pub(crate) fn written(contents: DocpackContents) -> Vec<u8> {
+pub fn written(contents: DocpackContents) -> Vec<u8> {
     let mut bytes = Vec::new();
     write_docpack(contents, &mut bytes).unwrap();
     bytes

@@ -1,0 +1,286 @@
+//! `doctown inspect`, `doctown verify` and `doctown export`: reading a .docpack.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufReader, BufWriter, Write};
+use std::path::Path;
+
+use doctown_common::{Error, SymbolId};
+use doctown_docpack::{Docpack, DocpackError, ReadLimits, read_docpack};
+
+/// The export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// One JSON document: the manifest and every JSON member.
+    Json,
+    /// A readable rendering: per file, per symbol, its summary and signature.
+    Markdown,
+}
+
+/// Reads `path`: an error when it cannot be opened, else what the reader made of it. Embeddings
+/// go to an anonymous temporary file.
+fn read(path: &Path) -> Result<Result<Docpack<File>, DocpackError>, String> {
+    let file = File::open(path).map_err(|err| Error::io("open", path, err).to_string())?;
+    let spool = tempfile::tempfile().map_err(|err| {
+        Error::io("create a temporary file in", std::env::temp_dir(), err).to_string()
+    })?;
+    Ok(read_docpack(
+        BufReader::new(file),
+        spool,
+        &ReadLimits::default(),
+    ))
+}
+
+/// Opens and verifies `path`.
+fn open(path: &Path) -> Result<Docpack<File>, String> {
+    read(path)?.map_err(|err| format!("{}: {err}", path.display()))
+}
+
+/// The check a reader error belongs to, as `doctown verify` names it.
+fn failed_check(err: &DocpackError) -> &'static str {
+    match err {
+        DocpackError::Io { .. } => "reading the file",
+        DocpackError::UnsupportedVersion { .. } => "schema version",
+        DocpackError::Checksum { .. } => "checksums",
+        DocpackError::TooLarge { .. } => "size limits",
+        DocpackError::Malformed(_) | DocpackError::InvalidContents(_) => "structure",
+    }
+}
+
+/// Runs `doctown verify`.
+pub(crate) fn verify(path: &Path) -> Result<(), String> {
+    match read(path)? {
+        Ok(docpack) => {
+            let manifest = &docpack.manifest;
+            println!(
+                "{}: ok, {} {}",
+                path.display(),
+                manifest.schema_version,
+                manifest.docpack_id
+            );
+            for check in [
+                "schema version",
+                "manifest checksum",
+                "member list",
+                "member sizes and sha256",
+                "docpack id",
+                "member contents",
+                "statistics",
+            ] {
+                println!("  passed  {check}");
+            }
+            Ok(())
+        }
+        Err(err) => Err(format!(
+            "{}: failed check \"{}\": {err}",
+            path.display(),
+            failed_check(&err)
+        )),
+    }
+}
+
+/// Runs `doctown inspect`.
+pub(crate) fn inspect(path: &Path) -> Result<(), String> {
+    let docpack = open(path)?;
+    let manifest = &docpack.manifest;
+    let stats = &manifest.statistics;
+    let mut out = BufWriter::new(io::stdout().lock());
+    let mut print = || -> io::Result<()> {
+        writeln!(out, "{}", path.display())?;
+        writeln!(out, "  id         {}", manifest.docpack_id)?;
+        writeln!(out, "  format     {}", manifest.schema_version)?;
+        writeln!(out, "  created    {}", manifest.created_at.to_rfc3339())?;
+        writeln!(
+            out,
+            "  generator  {} {}",
+            manifest.generator.name, manifest.generator.version
+        )?;
+        writeln!(out, "  source     {}", manifest.source.repo_url)?;
+        if let Some(git_ref) = &manifest.source.git_ref {
+            writeln!(out, "  ref        {git_ref}")?;
+        }
+        if let Some(commit) = &manifest.source.commit_hash {
+            writeln!(out, "  commit     {commit}")?;
+        }
+        writeln!(
+            out,
+            "\n  {} files, {} symbols, {} chunks, {} edges, {} clusters{}",
+            stats.file_count,
+            stats.symbol_count,
+            stats.chunk_count,
+            stats.edge_count,
+            stats.cluster_count,
+            if manifest.optional.has_embeddings {
+                format!(", embeddings of {} dimensions", stats.embedding_dimensions)
+            } else {
+                String::new()
+            }
+        )?;
+        let mut languages: Vec<_> = stats.languages.iter().collect();
+        languages.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let languages: Vec<String> = languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        if !languages.is_empty() {
+            writeln!(out, "  languages: {}", languages.join(", "))?;
+        }
+
+        let mut clusters: Vec<_> = docpack.clusters.clusters.iter().collect();
+        clusters.sort_by(|a, b| {
+            b.member_count
+                .cmp(&a.member_count)
+                .then(a.cluster_id.cmp(&b.cluster_id))
+        });
+        if !clusters.is_empty() {
+            writeln!(out, "\n  Largest clusters")?;
+            for cluster in clusters.iter().take(10) {
+                writeln!(
+                    out,
+                    "  {:>6} chunks  {}",
+                    cluster.member_count, cluster.label
+                )?;
+            }
+        }
+        let mut nodes: Vec<_> = docpack.nodes.nodes.iter().collect();
+        nodes.sort_by(|a, b| b.centrality.total_cmp(&a.centrality).then(a.id.cmp(&b.id)));
+        if !nodes.is_empty() {
+            writeln!(out, "\n  Most central symbols")?;
+            for node in nodes.iter().take(10) {
+                writeln!(
+                    out,
+                    "  {:>6.3}  {:<9} {}  {}:{}",
+                    node.centrality,
+                    node.kind.id(),
+                    node.qualified_name,
+                    node.path,
+                    node.line_range.start()
+                )?;
+            }
+        }
+        out.flush()
+    };
+    print().or_else(ignore_broken_pipe)
+}
+
+/// Runs `doctown export`.
+pub(crate) fn export(
+    path: &Path,
+    format: ExportFormat,
+    output: Option<&Path>,
+) -> Result<(), String> {
+    let docpack = open(path)?;
+    let write = |out: &mut dyn Write| -> io::Result<()> {
+        match format {
+            ExportFormat::Json => {
+                let document = serde_json::json!({
+                    "manifest": docpack.manifest,
+                    "nodes": docpack.nodes.nodes,
+                    "graph": docpack.graph,
+                    "clusters": docpack.clusters.clusters,
+                    "source_map": docpack.source_map.files,
+                    "symbol_contexts": docpack.symbol_contexts.as_ref().map(|c| &c.contexts),
+                });
+                serde_json::to_writer_pretty(&mut *out, &document)?;
+                writeln!(out)
+            }
+            ExportFormat::Markdown => markdown(&docpack, out),
+        }
+    };
+    match output {
+        None => {
+            let mut out = BufWriter::new(io::stdout().lock());
+            write(&mut out)
+                .and_then(|()| out.flush())
+                .or_else(ignore_broken_pipe)
+        }
+        Some(target) => {
+            // Written next to the target and renamed into place: never a half-written file.
+            let folder = target
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut temp = tempfile::NamedTempFile::new_in(folder)
+                .map_err(|err| Error::io("create a file in", folder, err).to_string())?;
+            let mut out = BufWriter::new(temp.as_file_mut());
+            write(&mut out)
+                .and_then(|()| out.flush())
+                .map_err(|err| Error::io("write", target, err).to_string())?;
+            drop(out);
+            temp.persist(target)
+                .map_err(|err| Error::io("write", target, err.error).to_string())?;
+            Ok(())
+        }
+    }
+}
+
+/// The docpack as Markdown: an overview, then per file each symbol with its signature and summary.
+fn markdown(docpack: &Docpack<File>, out: &mut dyn Write) -> io::Result<()> {
+    let manifest = &docpack.manifest;
+    let stats = &manifest.statistics;
+    writeln!(out, "# {}\n", manifest.source.repo_url)?;
+    if let Some(commit) = &manifest.source.commit_hash {
+        writeln!(out, "Commit `{commit}`.")?;
+    }
+    writeln!(
+        out,
+        "{} files, {} symbols, {} clusters. Docpack `{}` ({}).\n",
+        stats.file_count,
+        stats.symbol_count,
+        stats.cluster_count,
+        manifest.docpack_id,
+        manifest.schema_version
+    )?;
+    if !docpack.clusters.clusters.is_empty() {
+        writeln!(out, "## Areas\n")?;
+        for cluster in &docpack.clusters.clusters {
+            writeln!(
+                out,
+                "- **{}** ({} chunks)",
+                cluster.label, cluster.member_count
+            )?;
+        }
+        writeln!(out)?;
+    }
+    let parents: HashMap<SymbolId, Option<SymbolId>> = docpack
+        .nodes
+        .nodes
+        .iter()
+        .map(|n| (n.id, n.parent))
+        .collect();
+    let depth = |node: &doctown_docpack::Node| {
+        std::iter::successors(node.parent, |id| parents.get(id).copied().flatten())
+            .take(3)
+            .count()
+    };
+    let mut current = None;
+    for node in &docpack.nodes.nodes {
+        if current != Some(&node.path) {
+            writeln!(out, "## `{}`\n", node.path)?;
+            current = Some(&node.path);
+        }
+        let heading = "#".repeat(3 + depth(node));
+        writeln!(
+            out,
+            "{heading} `{}` ({})\n",
+            node.qualified_name,
+            node.kind.id()
+        )?;
+        writeln!(out, "```{}\n{}\n```\n", node.language.id(), node.signature)?;
+        if let Some(summary) = node.summary.as_ref().or(node.doc.as_ref()) {
+            writeln!(out, "{}\n", summary.trim())?;
+        }
+        writeln!(
+            out,
+            "Lines {}–{}.\n",
+            node.line_range.start(),
+            node.line_range.end()
+        )?;
+    }
+    Ok(())
+}
+
+fn ignore_broken_pipe(err: io::Error) -> Result<(), String> {
+    if err.kind() == io::ErrorKind::BrokenPipe {
+        Ok(())
+    } else {
+        Err(Error::from(err).to_string())
+    }
+}
