@@ -4,181 +4,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Read};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use doctown_events::{Envelope, EventType, Payload, SequenceCheck, Status};
+use doctown_testkit::process::{Frames, Worker, client, frames, wait_for_exit};
 use doctown_testkit::{FakeGitHub, FakeRepo, LoopbackServer, github_zip, rate_limited_github};
 use serde_json::{Value, json};
 
 const SHA: &str = "6e1735597bb21c5d979a077395df85e1d633e077";
 
-/// The worker binary, running until dropped, its temporary files under a folder of its own.
-struct Worker {
-    child: Child,
-    base: String,
-    health_base: Option<String>,
-    log: Arc<Mutex<String>>,
-    temp: tempfile::TempDir,
-}
-
-impl Worker {
-    fn start(github: &str, env: &[(&str, &str)]) -> Worker {
-        let temp = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_doctown-ingest"));
-        command
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("PORT", "0")
-            .env("DOCTOWN_BIND", "127.0.0.1")
-            .env("RUST_LOG", "info")
-            .env("TMPDIR", temp.path())
-            .env("DOCTOWN_GITHUB_API_URL", github)
-            .env("DOCTOWN_GITHUB_ARCHIVE_URL", github)
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let lines = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                for (marker, kind) in [("listening on ", "main"), ("health on ", "health")] {
-                    if let Some(at) = line.find(marker) {
-                        let url = line[at + marker.len()..].split_whitespace().next();
-                        sender.send((kind, url.unwrap().to_owned())).ok();
-                    }
-                }
-                let mut log = lines.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let expected = if env.iter().any(|(name, _)| *name == "PORT_HEALTH") {
-            2
-        } else {
-            1
-        };
-        let (mut base, mut health_base) = (String::new(), None);
-        for _ in 0..expected {
-            let (kind, url) = receiver
-                .recv_timeout(Duration::from_secs(20))
-                .unwrap_or_else(|_| panic!("the worker did not start: {}", log.lock().unwrap()));
-            match kind {
-                "main" => base = url,
-                _ => health_base = Some(url),
-            }
-        }
-        Worker {
-            child,
-            base,
-            health_base,
-            log,
-            temp,
-        }
-    }
-
-    fn post(&self, body: &Value) -> reqwest::blocking::Response {
-        client()
-            .post(format!("{}/ingest", self.base))
-            .json(body)
-            .send()
-            .unwrap()
-    }
-
-    /// Folders the worker left in its temporary directory.
-    fn leftovers(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.temp.path())
-            .unwrap()
-            .map(|entry| entry.unwrap().path())
-            .collect()
-    }
-
-    /// Waits until the worker has removed its temporary folders.
-    fn wait_until_clean(&self, within: Duration) {
-        let deadline = Instant::now() + within;
-        while !self.leftovers().is_empty() {
-            assert!(
-                Instant::now() < deadline,
-                "temporary files left behind: {:?}\n{}",
-                self.leftovers(),
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-fn client() -> reqwest::blocking::Client {
-    reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .build()
-        .unwrap()
-}
-
-/// Reads SSE frames from `reader` as envelopes, checking that each `id:` is the sequence.
-struct Frames<R> {
-    reader: BufReader<R>,
-}
-
-impl<R: Read> Iterator for Frames<R> {
-    type Item = Envelope;
-
-    fn next(&mut self) -> Option<Envelope> {
-        let (mut id, mut event, mut data): (Option<String>, Option<String>, Option<String>) =
-            (None, None, None);
-        loop {
-            let mut line = String::new();
-            if self.reader.read_line(&mut line).ok()? == 0 {
-                return None;
-            }
-            let line = line.trim_end_matches('\n');
-            if line.is_empty() {
-                if let Some(data) = data.take() {
-                    let envelope = Envelope::from_json(&data).unwrap();
-                    assert_eq!(id, Some(envelope.sequence.to_string()));
-                    assert_eq!(event.as_deref(), Some(envelope.event_type().as_str()));
-                    return Some(envelope);
-                }
-            } else if let Some(value) = line.strip_prefix("id: ") {
-                id = Some(value.to_owned());
-            } else if let Some(value) = line.strip_prefix("event: ") {
-                event = Some(value.to_owned());
-            } else if let Some(value) = line.strip_prefix("data: ") {
-                data = Some(value.to_owned());
-            }
-        }
-    }
-}
-
-fn frames<R: Read>(response: R) -> Frames<R> {
-    Frames {
-        reader: BufReader::new(response),
-    }
+/// The ingest worker reading from `github`, with `env`.
+fn start(github: &str, env: &[(&str, &str)]) -> Worker {
+    let mut all = vec![
+        ("DOCTOWN_GITHUB_API_URL", github),
+        ("DOCTOWN_GITHUB_ARCHIVE_URL", github),
+    ];
+    all.extend_from_slice(env);
+    Worker::start(env!("CARGO_BIN_EXE_doctown-ingest"), &all)
 }
 
 fn hello_repo() -> FakeRepo {
@@ -233,7 +75,7 @@ fn slow_repo() -> FakeRepo {
 #[test]
 fn health_and_ping_answer_on_the_main_and_the_health_port() {
     let github = FakeGitHub::start(Vec::new());
-    let worker = Worker::start(&github.base, &[("PORT_HEALTH", "0")]);
+    let worker = start(&github.base, &[("PORT_HEALTH", "0")]);
     for base in [&worker.base, worker.health_base.as_ref().unwrap()] {
         let health: Value = client()
             .get(format!("{base}/health"))
@@ -261,7 +103,7 @@ fn health_and_ping_answer_on_the_main_and_the_health_port() {
 #[test]
 fn bad_requests_get_json_errors_naming_the_field() {
     let github = FakeGitHub::start(Vec::new());
-    let worker = Worker::start(&github.base, &[("DOCTOWN_MAX_BODY_BYTES", "200")]);
+    let worker = start(&github.base, &[("DOCTOWN_MAX_BODY_BYTES", "200")]);
     let cases = [
         (
             json!({}),
@@ -313,7 +155,7 @@ fn bad_requests_get_json_errors_naming_the_field() {
         ),
     ];
     for (body, status, field, message) in cases {
-        let response = worker.post(&body);
+        let response = worker.post("/ingest", &body);
         assert_eq!(response.status(), status, "{body}");
         let error: Value = response.json().unwrap();
         let error = &error["error"];
@@ -343,12 +185,15 @@ fn bad_requests_get_json_errors_naming_the_field() {
 #[test]
 fn a_github_repository_streams_its_files_symbols_and_chunks() {
     let github = FakeGitHub::start(vec![hello_repo()]);
-    let worker = Worker::start(&github.base, &[]);
+    let worker = start(&github.base, &[]);
     let job_id = "67e55044-10b1-426f-9247-bb680e5fe0c8";
-    let response = worker.post(&json!({
-        "repo_url": "https://github.com/octo/hello/tree/main",
-        "job_id": job_id,
-    }));
+    let response = worker.post(
+        "/ingest",
+        &json!({
+            "repo_url": "https://github.com/octo/hello/tree/main",
+            "job_id": job_id,
+        }),
+    );
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"].to_str().unwrap(),
@@ -422,8 +267,8 @@ fn a_github_repository_streams_its_files_symbols_and_chunks() {
 
 /// The last event of a job that failed against `github`, with the worker's temporary files gone.
 fn failed_completion(github: &LoopbackServer, repo_url: &str) -> Envelope {
-    let worker = Worker::start(&github.base, &[]);
-    let response = worker.post(&json!({ "repo_url": repo_url }));
+    let worker = start(&github.base, &[]);
+    let response = worker.post("/ingest", &json!({ "repo_url": repo_url }));
     assert_eq!(response.status(), 200);
     let events: Vec<Envelope> = frames(response).collect();
     assert_eq!(events.len(), 2, "started, then the failed completion");
@@ -464,7 +309,10 @@ fn a_missing_repository_fails_the_job_saying_what_to_check() {
 
 /// Posts a job for the slow repository and reads until its first event.
 fn start_slow_job(worker: &Worker) -> Frames<reqwest::blocking::Response> {
-    let response = worker.post(&json!({"repo_url": "https://github.com/octo/slow"}));
+    let response = worker.post(
+        "/ingest",
+        &json!({"repo_url": "https://github.com/octo/slow"}),
+    );
     assert_eq!(response.status(), 200);
     let mut frames = frames(response);
     let started = frames.next().unwrap();
@@ -495,7 +343,7 @@ fn a_client_that_disconnects_cancels_the_job_and_frees_its_files() {
     );
     let github = FakeGitHub::start(vec![repo]);
     // A client gone is noticed at the next write: keep-alives every second bound it.
-    let worker = Worker::start(&github.base, &[("DOCTOWN_SSE_KEEP_ALIVE_SECS", "1")]);
+    let worker = start(&github.base, &[("DOCTOWN_SSE_KEEP_ALIVE_SECS", "1")]);
     let frames = start_slow_job(&worker);
     drop(frames);
     worker.wait_until_clean(Duration::from_secs(10));
@@ -511,7 +359,7 @@ fn sigterm_ends_running_streams_with_a_failed_completion() {
     let repo = slow_repo();
     assert!(archive_duration(&repo) >= Duration::from_secs(20));
     let github = FakeGitHub::start(vec![repo]);
-    let mut worker = Worker::start(&github.base, &[]);
+    let mut worker = start(&github.base, &[]);
     let frames = start_slow_job(&worker);
     worker.terminate();
     let rest: Vec<Envelope> = frames.collect();
@@ -524,21 +372,10 @@ fn sigterm_ends_running_streams_with_a_failed_completion() {
     assert!(worker.leftovers().is_empty(), "{:?}", worker.leftovers());
 }
 
-fn wait_for_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "the worker did not exit");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 #[test]
 fn cors_allows_the_configured_origins_only() {
     let github = FakeGitHub::start(Vec::new());
-    let worker = Worker::start(
+    let worker = start(
         &github.base,
         &[("DOCTOWN_CORS_ORIGINS", "https://doctown.dev")],
     );

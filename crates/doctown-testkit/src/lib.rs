@@ -4,11 +4,13 @@
 //! from a routing function, records what it was asked, and can send a body slowly (to hold a
 //! download open while a test disconnects or shuts a worker down). [`FakeGitHub`] routes it like
 //! GitHub's API and archive host; [`github_zip`] builds the zip GitHub would serve.
-//! [`docpack::sample_contents`] makes docpack contents from real code.
+//! [`docpack::sample_contents`] makes docpack contents from real code; [`process::Worker`] runs a
+//! worker binary and reads its event streams.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod docpack;
+pub mod process;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
