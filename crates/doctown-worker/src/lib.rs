@@ -18,4 +18,4 @@ mod sse;
 pub use error::{ApiError, ValidJson};
 pub use server::{Identity, Jobs, Readiness, init_logging, serve};
 pub use settings::ServeSettings;
-pub use sse::{EventSink, event_stream, stream_job};
+pub use sse::{EventSink, event_stream, stream_job, stream_task};

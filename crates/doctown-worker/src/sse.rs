@@ -30,6 +30,31 @@ impl EventSink {
             self.cancel.cancel();
         }
     }
+
+    /// Sends `envelope` to the client from async code, waiting while it is behind.
+    pub async fn send_async(&self, envelope: Envelope) {
+        if self.events.send(envelope).await.is_err() {
+            self.cancel.cancel();
+        }
+    }
+}
+
+/// Runs the async `job` on the server's runtime and answers with its events as
+/// `text/event-stream`, as [`stream_job`] does for blocking jobs.
+pub fn stream_task<F, Fut>(jobs: &Jobs, job: F) -> HttpResponse
+where
+    F: FnOnce(EventSink, CancellationToken) -> Fut,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
+    let cancel = jobs.job_token();
+    let sink = EventSink {
+        events: sender,
+        cancel: cancel.clone(),
+    };
+    let on_disconnect = cancel.clone().drop_guard();
+    actix_web::rt::spawn(job(sink, cancel));
+    event_stream(receiver, on_disconnect, jobs.keep_alive())
 }
 
 /// Runs `job` on a blocking thread and answers with its events as `text/event-stream`. The job

@@ -1,0 +1,62 @@
+//! `doctown-packer`: the packer worker. `POST /pack` with a job's artifacts builds the docpack,
+//! stores it (a local folder, or S3-compatible storage such as Cloudflare R2) and answers with its
+//! id, checksum, size and download URL; `GET /docpacks/{id}` streams a stored docpack.
+
+mod routes;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use doctown_storage::StorageSettings;
+use doctown_worker::{Identity, Readiness, ServeSettings, init_logging, serve};
+
+/// The packer worker: POST /pack builds and stores a docpack; GET /docpacks/{id} downloads one.
+///
+/// Every setting can also be given by the environment variable named in brackets.
+#[derive(Debug, Parser)]
+#[command(name = "doctown-packer", version, max_term_width = 100)]
+struct Command {
+    #[command(flatten)]
+    serve: ServeSettings,
+
+    #[command(flatten)]
+    storage: StorageSettings,
+
+    /// The URL this worker is reached at, for download links when the store cannot sign its
+    /// own (the local store); without it, links are paths (`/docpacks/<id>`).
+    #[arg(long, env = "DOCTOWN_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
+}
+
+const IDENTITY: Identity = Identity {
+    name: "doctown-packer",
+    version: env!("CARGO_PKG_VERSION"),
+    // Artifacts carry every symbol and, with embeddings, 384 floats per chunk.
+    default_max_body_bytes: 512 * 1024 * 1024,
+};
+
+fn main() -> ExitCode {
+    let command = Command::parse();
+    init_logging();
+    let store = match command.storage.store() {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let service = routes::PackService::new(store, command.public_url);
+    let served = actix_web::rt::System::new().block_on(serve(
+        IDENTITY,
+        &command.serve,
+        Readiness::ready(),
+        move |config| service.configure(config),
+    ));
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

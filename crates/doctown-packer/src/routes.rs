@@ -1,0 +1,378 @@
+//! `POST /pack` and `GET /docpacks/{id}`.
+
+use std::io::{BufWriter, Write};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
+use doctown_common::{ChunkId, JobId};
+use doctown_docpack::{
+    Cluster, DocpackContents, DocpackError, EmbeddingSet, Generator, Graph, Node, SourceFile,
+    SourceInfo, SymbolContextEntry, write_docpack,
+};
+use doctown_events::{ErrorInfo, EventContext, EventEmitter, PackCompleted, PackStarted};
+use doctown_storage::{Store, docpack_key};
+use doctown_worker::{ApiError, Jobs, ValidJson, stream_task};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The `producer_version` of every event this worker sends.
+const PRODUCER: &str = concat!("doctown-packer/", env!("CARGO_PKG_VERSION"));
+
+/// What every request needs.
+#[derive(Debug, Clone)]
+pub(crate) struct PackService {
+    store: Arc<dyn Store>,
+    public_url: Option<String>,
+}
+
+impl PackService {
+    /// The service storing into `store`.
+    pub(crate) fn new(store: Arc<dyn Store>, public_url: Option<String>) -> Self {
+        Self { store, public_url }
+    }
+
+    /// Adds the routes.
+    pub(crate) fn configure(&self, config: &mut web::ServiceConfig) {
+        config
+            .app_data(web::Data::new(self.clone()))
+            .route("/pack", web::post().to(pack))
+            .route("/docpacks/{id}", web::get().to(download));
+    }
+}
+
+/// The body of `POST /pack`: a job's artifacts and metadata.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackRequest {
+    job_id: Option<String>,
+    /// When the docpack is dated; pass the commit's time for reproducible output (default: now).
+    created_at: Option<DateTime<Utc>>,
+    generator: Option<Generator>,
+    source: Option<SourceInfo>,
+    nodes: Option<Vec<Node>>,
+    graph: Option<Graph>,
+    clusters: Option<Vec<Cluster>>,
+    source_map: Option<Vec<SourceFile>>,
+    embeddings: Option<EmbeddingsRequest>,
+    symbol_contexts: Option<Vec<SymbolContextEntry>>,
+}
+
+/// Embeddings as they travel in a request.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EmbeddingsRequest {
+    dimensions: u32,
+    vectors: Vec<ChunkVector>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChunkVector {
+    chunk_id: ChunkId,
+    vector: Vec<f32>,
+}
+
+impl PackRequest {
+    /// The job id and the docpack contents, or a 422 naming what is missing or wrong.
+    fn contents(self) -> Result<(JobId, DocpackContents), ApiError> {
+        let missing: Vec<&str> = [
+            ("source", self.source.is_none()),
+            ("nodes", self.nodes.is_none()),
+            ("graph", self.graph.is_none()),
+            ("clusters", self.clusters.is_none()),
+            ("source_map", self.source_map.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, absent)| absent.then_some(name))
+        .collect();
+        if let Some(first) = missing.first() {
+            let names: Vec<String> = missing.iter().map(|n| format!("`{n}`")).collect();
+            return Err(ApiError::invalid_field(
+                first,
+                format!(
+                    "the request lacks {}; a docpack needs source, nodes, graph, clusters and \
+                     source_map",
+                    names.join(", ")
+                ),
+            ));
+        }
+        let job_id = match self.job_id {
+            Some(id) => id.parse::<JobId>().map_err(|err| {
+                ApiError::invalid_field("job_id", format!("`job_id` is not valid: {err}"))
+            })?,
+            None => JobId::generate(),
+        };
+        let (Some(source), Some(nodes), Some(graph), Some(clusters), Some(source_map)) = (
+            self.source,
+            self.nodes,
+            self.graph,
+            self.clusters,
+            self.source_map,
+        ) else {
+            // Every piece is present once the check above passed.
+            return Err(ApiError::invalid_field(
+                "source",
+                "the request is incomplete",
+            ));
+        };
+        let chunks: std::collections::HashSet<ChunkId> = source_map
+            .iter()
+            .flat_map(|f| f.chunks.iter().map(|c| c.chunk_id))
+            .collect();
+        for (index, cluster) in clusters.iter().enumerate() {
+            if let Some(id) = cluster.member_ids.iter().find(|id| !chunks.contains(id)) {
+                return Err(ApiError::invalid_field(
+                    &format!("clusters[{index}].member_ids"),
+                    format!(
+                        "cluster {} holds chunk {id}, which the source map does not list",
+                        cluster.cluster_id
+                    ),
+                ));
+            }
+        }
+        let embeddings = match self.embeddings {
+            None => None,
+            Some(request) => {
+                let mut set = EmbeddingSet::new(request.dimensions);
+                for (index, entry) in request.vectors.into_iter().enumerate() {
+                    let field = format!("embeddings.vectors[{index}]");
+                    if !chunks.contains(&entry.chunk_id) {
+                        return Err(ApiError::invalid_field(
+                            &field,
+                            format!(
+                                "chunk {} has an embedding but is not in the source map",
+                                entry.chunk_id
+                            ),
+                        ));
+                    }
+                    set.insert(entry.chunk_id, entry.vector)
+                        .map_err(|err| ApiError::invalid_field(&field, err.to_string()))?;
+                }
+                Some(set)
+            }
+        };
+        let contents = DocpackContents {
+            created_at: self.created_at.unwrap_or_else(Utc::now),
+            generator: self.generator.unwrap_or(Generator {
+                name: "doctown".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+            }),
+            source,
+            nodes,
+            graph,
+            clusters,
+            source_map,
+            embeddings,
+            symbol_contexts: self.symbol_contexts,
+        };
+        Ok((job_id, contents))
+    }
+}
+
+/// Why packing failed.
+enum PackFailure {
+    /// The contents break a rule of the format.
+    Invalid(DocpackError),
+    /// Writing or storing failed.
+    Failed(ErrorInfo),
+}
+
+impl PackFailure {
+    fn info(&self) -> ErrorInfo {
+        match self {
+            PackFailure::Invalid(err) => ErrorInfo::new(err.code(), err.to_string()),
+            PackFailure::Failed(info) => info.clone(),
+        }
+    }
+}
+
+/// Writes the docpack to a temporary file, stores it, and says where it is.
+async fn build_and_store(
+    service: &PackService,
+    contents: DocpackContents,
+) -> Result<PackCompleted, PackFailure> {
+    let started = Instant::now();
+    let failed = |code: &str, message: String| PackFailure::Failed(ErrorInfo::new(code, message));
+    let written = web::block(move || -> Result<_, PackFailure> {
+        let file = tempfile::Builder::new()
+            .prefix("doctown-pack-")
+            .suffix(".docpack")
+            .tempfile()
+            .map_err(|err| {
+                PackFailure::Failed(ErrorInfo::new(
+                    "io",
+                    format!("cannot create a temporary file: {err}"),
+                ))
+            })?;
+        let mut out = BufWriter::new(file.as_file());
+        let manifest = write_docpack(contents, &mut out).map_err(|err| match err {
+            DocpackError::InvalidContents(_) => PackFailure::Invalid(err),
+            other => PackFailure::Failed(ErrorInfo::new(other.code(), other.to_string())),
+        })?;
+        out.flush()
+            .map_err(|err| PackFailure::Failed(ErrorInfo::new("io", err.to_string())))?;
+        drop(out);
+        let mut hasher = Sha256::new();
+        let size = std::io::copy(
+            &mut std::fs::File::open(file.path())
+                .map_err(|err| PackFailure::Failed(ErrorInfo::new("io", err.to_string())))?,
+            &mut hasher,
+        )
+        .map_err(|err| PackFailure::Failed(ErrorInfo::new("io", err.to_string())))?;
+        let checksum: String = hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Ok((file, manifest, size, checksum))
+    })
+    .await
+    .map_err(|err| failed("internal", format!("the packing thread failed: {err}")))??;
+    let (file, manifest, size, checksum) = written;
+    let key = docpack_key(&manifest.docpack_id);
+    service
+        .store
+        .put(&key, file.path())
+        .await
+        .map_err(|err| failed("storage_failed", err.to_string()))?;
+    drop(file);
+    let url = match service
+        .store
+        .download_url(&key)
+        .await
+        .map_err(|err| failed("storage_failed", err.to_string()))?
+    {
+        Some(url) => url,
+        None => format!(
+            "{}/docpacks/{}",
+            service
+                .public_url
+                .as_deref()
+                .unwrap_or("")
+                .trim_end_matches('/'),
+            manifest.docpack_id
+        ),
+    };
+    Ok(PackCompleted {
+        docpack_id: Some(manifest.docpack_id),
+        checksum: Some(checksum),
+        size_bytes: size,
+        url: Some(url),
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+/// Whether the client asked for one JSON answer rather than an event stream.
+fn wants_json(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| {
+            accept.contains("application/json") && !accept.contains("text/event-stream")
+        })
+}
+
+/// `POST /pack`.
+async fn pack(
+    request: HttpRequest,
+    service: web::Data<PackService>,
+    jobs: web::Data<Jobs>,
+    ValidJson(body): ValidJson<PackRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let (job_id, contents) = body.contents()?;
+    let started = PackStarted {
+        symbol_count: contents.nodes.len() as u64,
+        chunk_count: contents
+            .source_map
+            .iter()
+            .map(|f| f.chunks.len() as u64)
+            .sum(),
+    };
+    let context = EventContext {
+        repo_url: Some(contents.source.repo_url.clone()),
+        git_ref: contents.source.git_ref.clone(),
+        user_id: None,
+    };
+    tracing::info!(%job_id, symbols = started.symbol_count, "pack job started");
+    if wants_json(&request) {
+        return match build_and_store(&service, contents).await {
+            Ok(completed) => Ok(HttpResponse::Ok().json(serde_json::json!({
+                "docpack_id": completed.docpack_id,
+                "checksum": completed.checksum,
+                "size_bytes": completed.size_bytes,
+                "url": completed.url,
+            }))),
+            Err(PackFailure::Invalid(err)) => Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                err.code(),
+                err.to_string(),
+            )),
+            Err(failure) => {
+                let info = failure.info();
+                Err(ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &info.code,
+                    info.message,
+                ))
+            }
+        };
+    }
+    let service = service.get_ref().clone();
+    Ok(stream_task(&jobs, move |sink, _cancel| async move {
+        let mut emitter = EventEmitter::new(job_id, context, PRODUCER);
+        sink.send_async(emitter.emit(started)).await;
+        let finished = match build_and_store(&service, contents).await {
+            Ok(completed) => emitter.finish(completed, Ok(())),
+            Err(failure) => {
+                let info = failure.info();
+                tracing::warn!(%job_id, code = %info.code, message = %info.message, "pack job failed");
+                emitter.finish(PackCompleted::default(), Err(info))
+            }
+        };
+        sink.send_async(finished).await;
+    }))
+}
+
+/// `GET /docpacks/{id}`: streams a stored docpack.
+async fn download(
+    service: web::Data<PackService>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    if id.len() != 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_id",
+            format!("{id:?} is not a docpack id (64 lowercase hex digits)"),
+        ));
+    }
+    let object = service
+        .store
+        .open(&docpack_key(&id))
+        .await
+        .map_err(|err| ApiError::new(StatusCode::BAD_GATEWAY, "storage_failed", err.to_string()))?
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no docpack {id} is stored here"),
+            )
+        })?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/gzip")
+        .insert_header(ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(format!("{id}.docpack"))],
+        })
+        .no_chunking(object.size)
+        .streaming(object.body))
+}
