@@ -23,9 +23,12 @@ FROM debian:bookworm-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 doctown
+    && useradd --system --uid 10001 doctown \
+    && install -d -o doctown /var/lib/doctown
 COPY --from=build /out/worker /usr/local/bin/worker
 USER doctown
+# Where a worker keeps files of its own (the packer's local store: ./docpacks).
+WORKDIR /var/lib/doctown
 ENV PORT=8080 RUST_LOG=info
 EXPOSE 8080
 STOPSIGNAL SIGTERM
