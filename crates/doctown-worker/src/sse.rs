@@ -65,15 +65,11 @@ pub fn stream_job<F>(jobs: &Jobs, job: F) -> HttpResponse
 where
     F: FnOnce(EventSink, CancellationToken) + Send + 'static,
 {
-    let (sender, receiver) = mpsc::channel(QUEUED_EVENTS);
-    let cancel = jobs.job_token();
-    let sink = EventSink {
-        events: sender,
-        cancel: cancel.clone(),
-    };
-    let on_disconnect = cancel.clone().drop_guard();
-    tokio::task::spawn_blocking(move || job(sink, cancel));
-    event_stream(receiver, on_disconnect, jobs.keep_alive())
+    stream_task(jobs, move |sink, cancel| async move {
+        if let Err(err) = tokio::task::spawn_blocking(move || job(sink, cancel)).await {
+            tracing::error!(%err, "a job's thread failed");
+        }
+    })
 }
 
 /// The response streaming `events` until the sender is done, with a keep-alive comment after
