@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
-use doctown_common::{Language, SymbolId, SymbolKind};
+use doctown_common::{ChunkId, Language, SymbolId, SymbolKind};
 use serde::{Deserialize, Serialize};
 
 use crate::EnvelopeError;
@@ -107,6 +107,8 @@ events! {
     EmbeddingBatchStarted(BatchStarted) = "embedding.batch_started.v1", Progress;
     /// `embedding.batch_completed.v1`: a batch of chunks has its vectors.
     EmbeddingBatchCompleted(BatchCompleted) = "embedding.batch_completed.v1", Progress;
+    /// `embedding.completed.v1`: an embedding request ended; totals on success.
+    EmbeddingCompleted(EmbeddingCompleted) = "embedding.completed.v1", Completion;
     /// `assembly.started.v1`: clustering and graph building began.
     AssemblyStarted(AssemblyStarted) = "assembly.started.v1", Progress;
     /// `assembly.cluster_created.v1`: one cluster, with its label.
@@ -334,6 +336,31 @@ pub struct BatchCompleted {
     pub model: String,
     /// Wall time for the batch.
     pub duration_ms: u64,
+    /// The vectors, in the order the chunks were sent; absent on failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vectors: Vec<ChunkVector>,
+}
+
+/// `embedding.completed.v1`: totals of an embedding request.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddingCompleted {
+    /// Batches embedded.
+    pub batch_count: u64,
+    /// Chunks embedded, those served from the cache included.
+    pub chunk_count: u64,
+    /// Chunks served from the cache.
+    pub cached_count: u64,
+    /// Wall time.
+    pub duration_ms: u64,
+}
+
+/// A chunk's embedding.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChunkVector {
+    /// The chunk.
+    pub chunk_id: ChunkId,
+    /// Its vector (384 floats, L2-normalised, for all-MiniLM-L6-v2).
+    pub vector: Vec<f32>,
 }
 
 /// `assembly.started.v1`.

@@ -129,6 +129,14 @@ fn example(event_type: EventType) -> Envelope {
             cached_count: 5,
             model: "sentence-transformers/all-MiniLM-L6-v2".into(),
             duration_ms: 1184,
+            vectors: Vec::new(),
+        }
+        .into(),
+        EventType::EmbeddingCompleted => EmbeddingCompleted {
+            batch_count: 1,
+            chunk_count: 32,
+            cached_count: 5,
+            duration_ms: 1190,
         }
         .into(),
         EventType::AssemblyStarted => AssemblyStarted {

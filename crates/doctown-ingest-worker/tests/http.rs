@@ -85,7 +85,7 @@ fn health_and_ping_answer_on_the_main_and_the_health_port() {
             .unwrap();
         assert_eq!(
             health,
-            json!({"status": "ok", "worker": "doctown-ingest", "version": env!("CARGO_PKG_VERSION")})
+            json!({"status": "ok", "worker": "doctown-ingest", "version": env!("CARGO_PKG_VERSION"), "ready": true})
         );
         let ping = client().get(format!("{base}/ping")).send().unwrap();
         assert_eq!(ping.status(), 200);

@@ -29,9 +29,13 @@ pub struct Identity {
 }
 
 /// Whether the worker can take work: `/ping` answers 200 once ready, 204 (RunPod's
-/// "initializing") before.
+/// "initializing") before. It also holds what `/health` reports beyond name and version (the
+/// model and device of the embedding worker, say).
 #[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+pub struct Readiness(
+    Arc<AtomicBool>,
+    Arc<std::sync::Mutex<serde_json::Map<String, serde_json::Value>>>,
+);
 
 impl Readiness {
     /// Ready from the start, for workers with nothing to load.
@@ -49,6 +53,17 @@ impl Readiness {
     /// Whether it is.
     pub fn is_ready(&self) -> bool {
         self.0.load(Ordering::Acquire)
+    }
+
+    /// Adds `key: value` to what `/health` reports.
+    pub fn set_detail(&self, key: &str, value: serde_json::Value) {
+        if let Ok(mut details) = self.1.lock() {
+            details.insert(key.to_owned(), value);
+        }
+    }
+
+    fn details(&self) -> serde_json::Map<String, serde_json::Value> {
+        self.1.lock().map(|d| d.clone()).unwrap_or_default()
     }
 }
 
@@ -264,11 +279,13 @@ fn status_routes(config: &mut web::ServiceConfig) {
 }
 
 async fn health(status: web::Data<Status>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({
-        "status": "ok",
-        "worker": status.identity.name,
-        "version": status.identity.version,
-    }))
+    let mut body = serde_json::Map::new();
+    body.insert("status".into(), json!("ok"));
+    body.insert("worker".into(), json!(status.identity.name));
+    body.insert("version".into(), json!(status.identity.version));
+    body.insert("ready".into(), json!(status.readiness.is_ready()));
+    body.extend(status.readiness.details());
+    HttpResponse::Ok().json(body)
 }
 
 async fn ping(status: web::Data<Status>) -> HttpResponse {
