@@ -300,7 +300,7 @@ fn with_cuda(
             ort::ep::CUDA::default().build(),
             ort::ep::CPU::default().build(),
         ])
-        .map_err(|err| EmbeddingError::Model(ort::Error::from(err).to_string()))
+        .map_err(|err| EmbeddingError::Model(err.to_string()))
 }
 
 #[cfg(not(feature = "cuda"))]
