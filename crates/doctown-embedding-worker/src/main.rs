@@ -52,7 +52,7 @@ struct EmbeddingSettings {
     max_tokens: usize,
 
     /// Chunks run through the model at once (within a batch).
-    #[arg(long, env = "DOCTOWN_EMBED_MODEL_BATCH", default_value_t = 32)]
+    #[arg(long, env = "DOCTOWN_EMBED_MODEL_BATCH", default_value_t = 8)]
     model_batch: usize,
 
     /// A batch runs as soon as this many chunks wait…

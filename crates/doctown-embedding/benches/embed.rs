@@ -24,7 +24,7 @@ fn main() {
     };
     let options = EmbedderOptions {
         max_tokens: rest.first().map_or(256, |n| n.parse().unwrap()),
-        batch_size: rest.get(1).map_or(32, |n| n.parse().unwrap()),
+        batch_size: rest.get(1).map_or(8, |n| n.parse().unwrap()),
         ..EmbedderOptions::default()
     };
     let texts: Vec<String> = std::io::BufReader::new(std::fs::File::open(input).unwrap())

@@ -62,7 +62,7 @@ impl Default for EmbedderOptions {
         Self {
             max_tokens: 256,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            batch_size: 32,
+            batch_size: 8,
             device: Device::Cpu,
         }
     }
