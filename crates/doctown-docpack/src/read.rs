@@ -134,7 +134,9 @@ pub fn read_docpack<R: Read, S: Read + Write + Seek>(
             member::CLUSTERS => parts.clusters = Some(parse(member, body)?),
             member::SOURCE_MAP => parts.source_map = Some(parse(member, body)?),
             member::SYMBOL_CONTEXTS => parts.symbol_contexts = Some(parse(member, body)?),
-            _ => unreachable_member(&name)?,
+            _ => {
+                return Err(DocpackError::Malformed(format!("unknown member {name}")));
+            }
         }
     }
     drop(archive);
@@ -193,10 +195,6 @@ impl<S> Parts<S> {
             embeddings: self.embeddings,
         })
     }
-}
-
-fn unreachable_member(name: &str) -> Result<(), DocpackError> {
-    Err(DocpackError::Malformed(format!("unknown member {name}")))
 }
 
 /// Reads, checks and parses the manifest entry.

@@ -14,7 +14,7 @@ use clap::Parser;
 use doctown_embedding::{
     DIMENSIONS, Device, Embedder, EmbedderOptions, EmbeddingCache, MODEL_ID, default_model_dir,
 };
-use doctown_worker::{Identity, Readiness, ServeSettings, init_logging, serve};
+use doctown_worker::{Identity, Readiness, ServeSettings, background_runtime, init_logging, run};
 
 use crate::batcher::{BatchPolicy, Batcher};
 
@@ -90,12 +90,7 @@ fn main() -> ExitCode {
     let command = Command::parse();
     init_logging();
     let settings = command.embedding;
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("doctown-embedding-batcher")
-        .enable_all()
-        .build()
-    {
+    let runtime = match background_runtime("doctown-embedding-batcher") {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the batching runtime: {err}");
@@ -141,20 +136,11 @@ fn main() -> ExitCode {
             std::process::exit(1);
         }
     });
-    let served = actix_web::rt::System::new().block_on(serve(
-        IDENTITY,
-        &command.serve,
-        readiness,
-        move |config| service.configure(config),
-    ));
+    let code = run(IDENTITY, &command.serve, readiness, move |config| {
+        service.configure(config)
+    });
     runtime.shutdown_background();
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    code
 }
 
 /// Loads the model and runs it once, so the first request pays no warm-up.

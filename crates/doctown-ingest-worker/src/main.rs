@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doctown_ingest::IngestSettings;
-use doctown_worker::{Identity, Readiness, ServeSettings, init_logging, serve};
+use doctown_worker::{Identity, Readiness, ServeSettings, background_runtime, init_logging, run};
 
 /// The ingest worker: POST /ingest {"repo_url", "git_ref"?, "job_id"?} streams the job's events.
 ///
@@ -32,12 +32,7 @@ fn main() -> ExitCode {
     let command = Command::parse();
     init_logging();
     // Jobs block their own threads; their downloads run here.
-    let downloads = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("doctown-ingest-download")
-        .enable_all()
-        .build()
-    {
+    let downloads = match background_runtime("doctown-ingest-download") {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the download runtime: {err}");
@@ -45,18 +40,12 @@ fn main() -> ExitCode {
         }
     };
     let service = routes::IngestService::new(command.ingest, downloads.handle().clone());
-    let served = actix_web::rt::System::new().block_on(serve(
+    let code = run(
         IDENTITY,
         &command.serve,
         Readiness::ready(),
         move |config| service.configure(config),
-    ));
+    );
     downloads.shutdown_background();
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    code
 }

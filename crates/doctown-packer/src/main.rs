@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doctown_storage::StorageSettings;
-use doctown_worker::{Identity, Readiness, ServeSettings, init_logging, serve};
+use doctown_worker::{Identity, Readiness, ServeSettings, init_logging, run};
 
 /// The packer worker: POST /pack builds and stores a docpack; GET /docpacks/{id} downloads one.
 ///
@@ -46,17 +46,10 @@ fn main() -> ExitCode {
         }
     };
     let service = routes::PackService::new(store, command.public_url);
-    let served = actix_web::rt::System::new().block_on(serve(
+    run(
         IDENTITY,
         &command.serve,
         Readiness::ready(),
         move |config| service.configure(config),
-    ));
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::FAILURE
-        }
-    }
+    )
 }

@@ -2,7 +2,7 @@
 //!
 //! - [`ServeSettings`]: where to listen, CORS origins, body limit, shutdown grace; read from flags
 //!   or the environment (`PORT`, `PORT_HEALTH`, `DOCTOWN_*`) by the worker's own clap command.
-//! - [`serve`]: runs the HTTP server with `GET /health`, `GET /ping`, the worker's routes, CORS,
+//! - [`run`]: runs the HTTP server with `GET /health`, `GET /ping`, the worker's routes, CORS,
 //!   JSON errors for every failure, and a graceful shutdown on SIGTERM or Ctrl-C.
 //! - [`ValidJson`] and [`ApiError`]: request bodies read with the path of a bad field, and errors
 //!   as `{"error": {"code", "message", "field"}}`.
@@ -16,6 +16,6 @@ mod settings;
 mod sse;
 
 pub use error::{ApiError, ValidJson};
-pub use server::{Identity, Jobs, Readiness, init_logging, serve};
+pub use server::{Identity, Jobs, Readiness, background_runtime, init_logging, run};
 pub use settings::ServeSettings;
 pub use sse::{EventSink, event_stream, stream_job, stream_task};

@@ -134,11 +134,41 @@ pub fn init_logging() {
         .init();
 }
 
+/// Runs the worker's server on this thread until SIGTERM or Ctrl-C (see [`serve`]); gives the
+/// process's exit code, having printed why when it could not serve.
+pub fn run<F>(
+    identity: Identity,
+    settings: &ServeSettings,
+    readiness: Readiness,
+    routes: F,
+) -> std::process::ExitCode
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+{
+    match actix_web::rt::System::new().block_on(serve(identity, settings, readiness, routes)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// A runtime with one thread of its own, for work that must not wait on the HTTP threads (an
+/// ingest job's downloads, the embedding batcher).
+pub fn background_runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name(name)
+        .enable_all()
+        .build()
+}
+
 /// Serves `routes` with the built-in ones until SIGTERM or Ctrl-C, then shuts down gracefully:
 /// running jobs are cancelled (and end with a failed completion), no new connection is taken,
 /// and streams still open get the grace period to finish. Handlers reach the jobs as
 /// `web::Data<Jobs>`.
-pub async fn serve<F>(
+async fn serve<F>(
     identity: Identity,
     settings: &ServeSettings,
     readiness: Readiness,
