@@ -12,7 +12,9 @@ use ndarray::Array2;
 pub struct ClusterOptions {
     /// The most clusters considered.
     pub max_k: usize,
-    /// Points the silhouette score is computed on (a fixed, evenly spaced sample).
+    /// Points each candidate k is fitted on (a fixed, evenly spaced sample).
+    pub fit_sample: usize,
+    /// Points of that sample the silhouette score is computed on.
     pub silhouette_sample: usize,
     /// k-means iterations at most.
     pub max_iterations: u64,
@@ -22,6 +24,7 @@ impl Default for ClusterOptions {
     fn default() -> Self {
         Self {
             max_k: 64,
+            fit_sample: 2000,
             silhouette_sample: 400,
             max_iterations: 100,
         }
@@ -112,7 +115,6 @@ pub fn cluster(
         vectors.iter().flatten().map(|&v| f64::from(v)).collect(),
     )
     .map_err(|err| AssemblyError::KMeans(err.to_string()))?;
-    let dataset = DatasetBase::from(data.clone());
     // Candidates from a third of √(n/2) to twice it, each about a quarter above the last.
     let start = ((n as f64 / 2.0).sqrt().round() as usize).clamp(2, most);
     let (lower, upper) = ((start / 3).max(2), (start * 2).min(most));
@@ -126,40 +128,54 @@ pub fn cluster(
         candidates.push(upper);
     }
 
-    let sample = sample_indices(n, options.silhouette_sample);
-    let mut best: Option<(f32, Clustering)> = None;
-    for k in candidates {
-        let model = KMeans::params(k)
-            .n_runs(3)
-            .max_n_iterations(options.max_iterations)
-            .tolerance(1e-4)
-            .fit(&dataset)
-            .map_err(|err| AssemblyError::KMeans(err.to_string()))?;
-        let raw: Vec<usize> = model.predict(&data).to_vec();
-        let assignments = renumber(&raw);
-        let k = assignments
+    // Each candidate k is fitted and scored on an evenly spaced sample; the chosen k is then
+    // fitted on every vector.
+    let fit_rows = sample_indices(n, options.fit_sample);
+    let fit_dataset = DatasetBase::from(data.select(ndarray::Axis(0), &fit_rows));
+    let scored = sample_indices(fit_rows.len(), options.silhouette_sample);
+    let mut best: Option<(f32, usize, f32)> = None;
+    for k in candidates.into_iter().filter(|&k| k <= fit_rows.len()) {
+        let assignments = fit(&fit_dataset, k, 1, options)?;
+        let k_found = assignments
             .iter()
             .map(|&a| a as usize + 1)
             .max()
             .unwrap_or(1);
-        let silhouette = silhouette(&data, &assignments, &sample);
-        let score = silhouette - balance_penalty(&assignments, k);
-        if best
-            .as_ref()
-            .is_none_or(|(best_score, _)| score > *best_score)
-        {
-            best = Some((
-                score,
-                Clustering {
-                    assignments,
-                    k,
-                    silhouette,
-                },
-            ));
+        let silhouette = silhouette(fit_dataset.records(), &assignments, &scored);
+        let score = silhouette - balance_penalty(&assignments, k_found);
+        if best.is_none_or(|(best_score, _, _)| score > best_score) {
+            best = Some((score, k, silhouette));
         }
     }
-    best.map(|(_, clustering)| clustering)
-        .ok_or_else(|| AssemblyError::KMeans("no candidate k".into()))
+    let (_, k, silhouette) = best.ok_or_else(|| AssemblyError::KMeans("no candidate k".into()))?;
+    drop(fit_dataset);
+    let assignments = fit(&DatasetBase::from(data), k, 3, options)?;
+    let k = assignments
+        .iter()
+        .map(|&a| a as usize + 1)
+        .max()
+        .unwrap_or(1);
+    Ok(Clustering {
+        assignments,
+        k,
+        silhouette,
+    })
+}
+
+/// k-means with `k` clusters and `runs` restarts; the cluster of each row, renumbered.
+fn fit(
+    dataset: &DatasetBase<Array2<f64>, ndarray::Array1<()>>,
+    k: usize,
+    runs: usize,
+    options: &ClusterOptions,
+) -> Result<Vec<u32>, AssemblyError> {
+    let model = KMeans::params(k)
+        .n_runs(runs)
+        .max_n_iterations(options.max_iterations)
+        .tolerance(1e-4)
+        .fit(dataset)
+        .map_err(|err| AssemblyError::KMeans(err.to_string()))?;
+    Ok(renumber(&model.predict(dataset.records()).to_vec()))
 }
 
 /// Numbers clusters from 0 in order of their first member, dropping empty ones.
