@@ -1,11 +1,14 @@
 //! Doctown's assembly stage, pure (data in, data out): clusters of chunk embeddings with
-//! readable labels, related pairs by blockwise cosine similarity, and PageRank. Building the code
-//! graph and the symbol contexts from them comes next.
+//! readable labels, related pairs by blockwise cosine similarity, PageRank, and the code graph
+//! (files, modules and symbols; contains, calls, imports and related edges). Symbol contexts come
+//! next.
 
 mod cluster;
+mod code_graph;
 mod graph;
 mod labels;
 
 pub use cluster::{AssemblyError, ClusterOptions, Clustering, cluster};
+pub use code_graph::{code_graph, file_node, module_node};
 pub use graph::{Related, pagerank, related};
 pub use labels::{LabelSource, label_clusters, tokens};
