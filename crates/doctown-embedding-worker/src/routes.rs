@@ -4,14 +4,13 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use doctown_common::{ChunkId, JobId};
 use doctown_embedding::{Device, EmbeddingCache, MODEL_ID};
 use doctown_events::{
     BatchCompleted, BatchStarted, ChunkVector, EmbeddingCompleted, EventContext, EventEmitter,
 };
-use doctown_worker::{ApiError, Jobs, Readiness, ValidJson, stream_task};
+use doctown_worker::{ApiError, Jobs, Readiness, ValidJson, accepts, job_id, stream_task};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -161,21 +160,8 @@ impl EmbedRequest {
             )
             .with_field(&format!("chunks[{i}].content")));
         }
-        match &self.job_id {
-            Some(id) => id.parse::<JobId>().map_err(|err| {
-                ApiError::invalid_field("job_id", format!("`job_id` is not valid: {err}"))
-            }),
-            None => Ok(JobId::generate()),
-        }
+        job_id(self.job_id.as_deref())
     }
-}
-
-fn wants_events(request: &HttpRequest) -> bool {
-    request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/event-stream"))
 }
 
 /// `POST /embed`: `{"batch_id", "vectors"}`, or the batch's events with
@@ -187,7 +173,7 @@ async fn embed(
     ValidJson(body): ValidJson<EmbedRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let job_id = body.check(service.limits)?;
-    if !wants_events(&request) {
+    if !accepts(&request, doctown_events::sse::CONTENT_TYPE) {
         let (vectors, _) = service.vectors(&body.chunks).await?;
         return Ok(HttpResponse::Ok().json(serde_json::json!({
             "batch_id": body.batch_id,

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use doctown_common::JobId;
 use doctown_events::{EventContext, EventEmitter};
 use doctown_ingest::{IngestJob, IngestSettings, Source, run_job};
-use doctown_worker::{ApiError, Jobs, ValidJson, stream_job};
+use doctown_worker::{ApiError, Jobs, ValidJson, job_id, stream_job};
 use serde::Deserialize;
 use tokio::runtime::Handle;
 
@@ -45,12 +45,7 @@ impl IngestRequest {
             }
             git_ref => git_ref,
         };
-        let job_id = match self.job_id {
-            Some(id) => id.parse::<JobId>().map_err(|err| {
-                ApiError::invalid_field("job_id", format!("`job_id` is not valid: {err}"))
-            })?,
-            None => JobId::generate(),
-        };
+        let job_id = job_id(self.job_id.as_deref())?;
         let source = Source::parse(&self.repo_url, git_ref.as_deref())
             .map_err(|err| ApiError::invalid_field("repo_url", err.to_string()))?;
         if !matches!(source, Source::GitHub(_)) {

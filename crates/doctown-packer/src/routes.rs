@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use doctown_common::{ChunkId, JobId};
@@ -15,7 +15,7 @@ use doctown_docpack::{
 };
 use doctown_events::{ErrorInfo, EventContext, EventEmitter, PackCompleted, PackStarted};
 use doctown_storage::{Store, docpack_key};
-use doctown_worker::{ApiError, Jobs, ValidJson, stream_task};
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -100,12 +100,7 @@ impl PackRequest {
                 ),
             ));
         }
-        let job_id = match self.job_id {
-            Some(id) => id.parse::<JobId>().map_err(|err| {
-                ApiError::invalid_field("job_id", format!("`job_id` is not valid: {err}"))
-            })?,
-            None => JobId::generate(),
-        };
+        let job_id = job_id(self.job_id.as_deref())?;
         let (Some(source), Some(nodes), Some(graph), Some(clusters), Some(source_map)) = (
             self.source,
             self.nodes,
@@ -266,17 +261,6 @@ async fn build_and_store(
     })
 }
 
-/// Whether the client asked for one JSON answer rather than an event stream.
-fn wants_json(request: &HttpRequest) -> bool {
-    request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| {
-            accept.contains("application/json") && !accept.contains("text/event-stream")
-        })
-}
-
 /// `POST /pack`.
 async fn pack(
     request: HttpRequest,
@@ -299,7 +283,10 @@ async fn pack(
         user_id: None,
     };
     tracing::info!(%job_id, symbols = started.symbol_count, "pack job started");
-    if wants_json(&request) {
+    // One JSON answer when asked for it rather than an event stream.
+    if accepts(&request, "application/json")
+        && !accepts(&request, doctown_events::sse::CONTENT_TYPE)
+    {
         return match build_and_store(&service, contents).await {
             Ok(completed) => Ok(HttpResponse::Ok().json(serde_json::json!({
                 "docpack_id": completed.docpack_id,

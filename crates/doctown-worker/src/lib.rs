@@ -15,7 +15,7 @@ mod server;
 mod settings;
 mod sse;
 
-pub use error::{ApiError, ValidJson};
+pub use error::{ApiError, ValidJson, accepts, job_id};
 pub use server::{Identity, Jobs, Readiness, background_runtime, init_logging, run};
 pub use settings::ServeSettings;
 pub use sse::{EventSink, event_stream, stream_job, stream_task};
