@@ -99,6 +99,31 @@ pub struct Statistics {
     pub symbol_count: u64,
 }
 
+impl Statistics {
+    /// The statistics of these members: what the writer records and the reader checks.
+    pub(crate) fn of(
+        nodes: &[Node],
+        graph: &Graph,
+        clusters: &[Cluster],
+        files: &[SourceFile],
+        embedding_dimensions: u32,
+    ) -> Self {
+        let mut languages = BTreeMap::new();
+        for language in files.iter().filter_map(|file| file.language) {
+            *languages.entry(language.id().to_owned()).or_default() += 1;
+        }
+        Self {
+            chunk_count: files.iter().map(|f| f.chunks.len() as u64).sum(),
+            cluster_count: clusters.len() as u64,
+            edge_count: graph.edges.len() as u64,
+            embedding_dimensions,
+            file_count: files.len() as u64,
+            languages,
+            symbol_count: nodes.len() as u64,
+        }
+    }
+}
+
 /// `nodes.json`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Nodes {

@@ -8,7 +8,9 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::embeddings::Embeddings;
-use crate::model::{Clusters, Graph, Manifest, Member, Nodes, SourceMap, SymbolContexts};
+use crate::model::{
+    Clusters, Graph, Manifest, Member, Nodes, SourceMap, Statistics, SymbolContexts,
+};
 use crate::write::{docpack_id, hex, manifest_checksum};
 use crate::{DocpackError, MANIFEST, SCHEMA_VERSION, member};
 
@@ -378,48 +380,26 @@ where
     S: Read + Seek,
 {
     let stats = &docpack.manifest.statistics;
-    let mut languages = BTreeMap::new();
-    for file in &docpack.source_map.files {
-        if let Some(language) = file.language {
-            *languages.entry(language.id().to_owned()).or_insert(0u64) += 1;
-        }
-    }
-    let chunks: u64 = docpack
-        .source_map
-        .files
-        .iter()
-        .map(|f| f.chunks.len() as u64)
-        .sum();
-    let dimensions = docpack
-        .embeddings
-        .as_ref()
-        .map_or(0, Embeddings::dimensions);
+    let actual = Statistics::of(
+        &docpack.nodes.nodes,
+        &docpack.graph,
+        &docpack.clusters.clusters,
+        &docpack.source_map.files,
+        docpack
+            .embeddings
+            .as_ref()
+            .map_or(0, Embeddings::dimensions),
+    );
     let checks = [
-        (
-            "symbol_count",
-            stats.symbol_count,
-            docpack.nodes.nodes.len() as u64,
-        ),
-        (
-            "file_count",
-            stats.file_count,
-            docpack.source_map.files.len() as u64,
-        ),
-        ("chunk_count", stats.chunk_count, chunks),
-        (
-            "edge_count",
-            stats.edge_count,
-            docpack.graph.edges.len() as u64,
-        ),
-        (
-            "cluster_count",
-            stats.cluster_count,
-            docpack.clusters.clusters.len() as u64,
-        ),
+        ("symbol_count", stats.symbol_count, actual.symbol_count),
+        ("file_count", stats.file_count, actual.file_count),
+        ("chunk_count", stats.chunk_count, actual.chunk_count),
+        ("edge_count", stats.edge_count, actual.edge_count),
+        ("cluster_count", stats.cluster_count, actual.cluster_count),
         (
             "embedding_dimensions",
             u64::from(stats.embedding_dimensions),
-            u64::from(dimensions),
+            u64::from(actual.embedding_dimensions),
         ),
     ];
     for (name, recorded, actual) in checks {
@@ -429,7 +409,7 @@ where
             )));
         }
     }
-    if languages != stats.languages {
+    if actual.languages != stats.languages {
         return Err(DocpackError::Malformed(
             "the manifest's statistics disagree with the source map about languages".into(),
         ));

@@ -1,6 +1,5 @@
 //! The writer: typed contents in, a reproducible `.docpack` out, streamed.
 
-use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
@@ -139,7 +138,16 @@ pub fn write_docpack<W: Write>(
 ) -> Result<Manifest, DocpackError> {
     canonicalize(&mut contents);
     validate(&contents)?;
-    let statistics = statistics(&contents);
+    let statistics = Statistics::of(
+        &contents.nodes,
+        &contents.graph,
+        &contents.clusters,
+        &contents.source_map,
+        contents
+            .embeddings
+            .as_ref()
+            .map_or(0, EmbeddingSet::dimensions),
+    );
     let optional = OptionalMembers {
         has_embeddings: contents.embeddings.is_some(),
         has_symbol_contexts: contents.symbol_contexts.is_some(),
@@ -318,32 +326,6 @@ fn validate(contents: &DocpackContents) -> Result<(), DocpackError> {
         }
     }
     Ok(())
-}
-
-/// The statistics of `contents`.
-fn statistics(contents: &DocpackContents) -> Statistics {
-    let mut languages = BTreeMap::new();
-    for file in &contents.source_map {
-        if let Some(language) = file.language {
-            *languages.entry(language.id().to_owned()).or_default() += 1;
-        }
-    }
-    Statistics {
-        chunk_count: contents
-            .source_map
-            .iter()
-            .map(|f| f.chunks.len() as u64)
-            .sum(),
-        cluster_count: contents.clusters.len() as u64,
-        embedding_dimensions: contents
-            .embeddings
-            .as_ref()
-            .map_or(0, EmbeddingSet::dimensions),
-        edge_count: contents.graph.edges.len() as u64,
-        file_count: contents.source_map.len() as u64,
-        languages,
-        symbol_count: contents.nodes.len() as u64,
-    }
 }
 
 /// Counts and hashes what passes through.
