@@ -22,7 +22,7 @@ pub use model::{
     Statistics, SymbolContext, SymbolContextEntry, SymbolContexts,
 };
 pub use read::{Docpack, ReadLimits, read_docpack, read_manifest};
-pub use write::{DocpackContents, write_docpack};
+pub use write::{DocpackContents, HashingWriter, write_docpack};
 
 /// The version this crate writes; it reads every `docpack/1.x`.
 pub const SCHEMA_VERSION: &str = "docpack/1.0";

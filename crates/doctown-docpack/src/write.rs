@@ -328,15 +328,17 @@ fn validate(contents: &DocpackContents) -> Result<(), DocpackError> {
     Ok(())
 }
 
-/// Counts and hashes what passes through.
-pub(crate) struct HashingWriter<W> {
+/// A writer that counts and hashes (sha256) what passes through to `inner`: the packer uses it
+/// to get the archive's checksum as it writes it.
+pub struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
     written: u64,
 }
 
 impl<W: Write> HashingWriter<W> {
-    pub(crate) fn new(inner: W) -> Self {
+    /// A writer into `inner`.
+    pub fn new(inner: W) -> Self {
         Self {
             inner,
             hasher: Sha256::new(),
@@ -344,8 +346,8 @@ impl<W: Write> HashingWriter<W> {
         }
     }
 
-    /// The bytes written and their sha256.
-    pub(crate) fn finish(self) -> (u64, String) {
+    /// The bytes written and their sha256 (lowercase hex). Flush first when `inner` buffers.
+    pub fn finish(self) -> (u64, String) {
         (self.written, hex(&self.hasher.finalize()))
     }
 }

@@ -10,14 +10,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use doctown_common::{ChunkId, JobId};
 use doctown_docpack::{
-    Cluster, DocpackContents, DocpackError, EmbeddingSet, Generator, Graph, Node, SourceFile,
-    SourceInfo, SymbolContextEntry, write_docpack,
+    Cluster, DocpackContents, DocpackError, EmbeddingSet, Generator, Graph, HashingWriter, Node,
+    SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
 };
 use doctown_events::{ErrorInfo, EventContext, EventEmitter, PackCompleted, PackStarted};
 use doctown_storage::{Store, docpack_key};
 use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 /// The `producer_version` of every event this worker sends.
 const PRODUCER: &str = concat!("doctown-packer/", env!("CARGO_PKG_VERSION"));
@@ -203,26 +202,15 @@ async fn build_and_store(
                     format!("cannot create a temporary file: {err}"),
                 ))
             })?;
-        let mut out = BufWriter::new(file.as_file());
+        // The archive's checksum is taken as it is written, not by reading the file back.
+        let mut out = HashingWriter::new(BufWriter::new(file.as_file()));
         let manifest = write_docpack(contents, &mut out).map_err(|err| match err {
             DocpackError::InvalidContents(_) => PackFailure::Invalid(err),
             other => PackFailure::Failed(ErrorInfo::new(other.code(), other.to_string())),
         })?;
         out.flush()
             .map_err(|err| PackFailure::Failed(ErrorInfo::new("io", err.to_string())))?;
-        drop(out);
-        let mut hasher = Sha256::new();
-        let size = std::io::copy(
-            &mut std::fs::File::open(file.path())
-                .map_err(|err| PackFailure::Failed(ErrorInfo::new("io", err.to_string())))?,
-            &mut hasher,
-        )
-        .map_err(|err| PackFailure::Failed(ErrorInfo::new("io", err.to_string())))?;
-        let checksum: String = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let (size, checksum) = out.finish();
         Ok((file, manifest, size, checksum))
     })
     .await
