@@ -44,8 +44,10 @@ struct EmbeddingSettings {
     onnxruntime: Option<PathBuf>,
 
     /// Where the model runs.
-    #[arg(long, env = "DOCTOWN_DEVICE", value_parser = ["cpu", "cuda"], default_value = "cpu")]
-    device: String,
+    /// Where the model runs: `cpu`, or `cuda` (falls back to the CPU, with a warning, when the
+    /// GPU cannot be used; /health reports the device in use).
+    #[arg(long, env = "DOCTOWN_DEVICE", default_value = "cpu")]
+    device: Device,
 
     /// Tokens kept per chunk.
     #[arg(long, env = "DOCTOWN_EMBED_MAX_TOKENS", default_value_t = 256)]
@@ -148,15 +150,22 @@ fn load(settings: &EmbeddingSettings) -> Result<Embedder, doctown_embedding::Emb
     let options = EmbedderOptions {
         max_tokens: settings.max_tokens,
         batch_size: settings.model_batch,
-        device: if settings.device == "cuda" {
-            Device::Cuda
-        } else {
-            Device::Cpu
-        },
+        device: settings.device,
         ..EmbedderOptions::default()
     };
     let dir = settings.model_dir.clone().unwrap_or_else(default_model_dir);
-    let embedder = Embedder::load(&dir, settings.onnxruntime.as_deref(), options)?;
+    let library = settings.onnxruntime.as_deref();
+    let embedder = match Embedder::load(&dir, library, options.clone()) {
+        Err(err) if options.device == Device::Cuda => {
+            tracing::warn!("{err}; running on the CPU instead");
+            let cpu = EmbedderOptions {
+                device: Device::Cpu,
+                ..options
+            };
+            Embedder::load(&dir, library, cpu)?
+        }
+        loaded => loaded?,
+    };
     embedder.embed(&["fn warm_up() {}"])?;
     Ok(embedder)
 }

@@ -103,6 +103,30 @@ fn health_reports_the_model_and_embeddings_come_back_in_order() {
 }
 
 #[test]
+fn a_gpu_that_cannot_be_had_falls_back_to_the_cpu_and_says_why() {
+    let worker = start(&[("DOCTOWN_DEVICE", "cuda")]);
+    let health: Value = client()
+        .get(format!("{}/health", worker.base))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    // On a machine with a usable GPU (and a `--features cuda` build) the answer is "cuda".
+    if health["device"] == "cpu" {
+        let log = worker.log();
+        assert!(log.contains("cannot use the GPU"), "{log}");
+        assert!(log.contains("running on the CPU instead"), "{log}");
+    } else {
+        assert_eq!(health["device"], "cuda");
+    }
+    let response = embed(
+        &worker,
+        &json!({"batch_id": "b", "chunks": [chunk(1, "fn main() {}")]}),
+    );
+    assert_eq!(response.status(), 200);
+}
+
+#[test]
 fn the_event_stream_reports_cached_chunks_and_ends_with_a_completion() {
     let worker = start(&[]);
     let body =

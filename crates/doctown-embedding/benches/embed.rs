@@ -5,13 +5,15 @@
 //! ```text
 //! cargo bench -p doctown-embedding --bench embed -- CHUNKS.jsonl VECTORS.jsonl [MAX_TOKENS] [BATCH]
 //! ```
+//!
+//! `DOCTOWN_DEVICE=cuda` runs it on the GPU (built with `--features cuda`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufWriter, Write};
 use std::time::Instant;
 
-use doctown_embedding::{Embedder, EmbedderOptions, default_model_dir};
+use doctown_embedding::{Device, Embedder, EmbedderOptions, default_model_dir};
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -25,6 +27,7 @@ fn main() {
     let options = EmbedderOptions {
         max_tokens: rest.first().map_or(256, |n| n.parse().unwrap()),
         batch_size: rest.get(1).map_or(8, |n| n.parse().unwrap()),
+        device: std::env::var("DOCTOWN_DEVICE").map_or(Device::Cpu, |d| d.parse().unwrap()),
         ..EmbedderOptions::default()
     };
     let texts: Vec<String> = std::io::BufReader::new(std::fs::File::open(input).unwrap())
@@ -46,12 +49,13 @@ fn main() {
     let vectors = embedder.embed(&refs).unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     println!(
-        "doctown-embedding: {} chunks in {elapsed:.2} s = {:.1} chunks/s (max {} tokens, batch {}, {} threads; model loaded in {:.2} s)",
+        "doctown-embedding: {} chunks in {elapsed:.2} s = {:.1} chunks/s (max {} tokens, batch {}, {} threads, {}; model loaded in {:.2} s)",
         texts.len(),
         texts.len() as f64 / elapsed,
         options.max_tokens,
         options.batch_size,
         options.threads,
+        options.device.id(),
         loaded.as_secs_f64()
     );
     let mut out = BufWriter::new(std::fs::File::create(output).unwrap());

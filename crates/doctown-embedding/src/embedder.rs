@@ -44,6 +44,18 @@ impl Device {
     }
 }
 
+impl std::str::FromStr for Device {
+    type Err = String;
+
+    fn from_str(name: &str) -> Result<Self, Self::Err> {
+        match name {
+            "cpu" => Ok(Device::Cpu),
+            "cuda" => Ok(Device::Cuda),
+            other => Err(format!("unknown device `{other}`: use `cpu` or `cuda`")),
+        }
+    }
+}
+
 /// How the model is run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmbedderOptions {
@@ -295,12 +307,17 @@ fn mean_pool(hidden: &[f32], mask: &[i64], rows: usize, width: usize) -> Vec<f32
 fn with_cuda(
     builder: ort::session::builder::SessionBuilder,
 ) -> Result<ort::session::builder::SessionBuilder, EmbeddingError> {
+    // Asked for the GPU, the caller must learn when it cannot have it (missing CUDA or cuDNN
+    // libraries, no device) instead of silently running many times slower on the CPU.
     builder
-        .with_execution_providers([
-            ort::ep::CUDA::default().build(),
-            ort::ep::CPU::default().build(),
-        ])
-        .map_err(|err| EmbeddingError::Model(err.to_string()))
+        .with_execution_providers([ort::ep::CUDA::default().build().error_on_failure()])
+        .map_err(|err| {
+            EmbeddingError::Model(format!(
+                "cannot use the GPU: {err}; ONNX Runtime's CUDA provider needs \
+                 libonnxruntime_providers_cuda.so beside ORT_DYLIB_PATH and CUDA 13 with cuDNN 9 \
+                 on the library path (or run on the CPU)"
+            ))
+        })
 }
 
 #[cfg(not(feature = "cuda"))]
@@ -308,13 +325,25 @@ fn with_cuda(
     _: ort::session::builder::SessionBuilder,
 ) -> Result<ort::session::builder::SessionBuilder, EmbeddingError> {
     Err(EmbeddingError::Model(
-        "this build has no CUDA support; build with `--features cuda`, or use the CPU".into(),
+        "cannot use the GPU: this build has no CUDA support; build with `--features cuda`, or use the CPU".into(),
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn devices_are_named_cpu_and_cuda() {
+        assert_eq!("cpu".parse::<Device>(), Ok(Device::Cpu));
+        assert_eq!("cuda".parse::<Device>().map(Device::id), Ok("cuda"));
+        assert!(
+            "gpu"
+                .parse::<Device>()
+                .unwrap_err()
+                .contains("use `cpu` or `cuda`")
+        );
+    }
 
     #[test]
     fn pooling_averages_kept_tokens_and_normalises() {
