@@ -4,8 +4,11 @@ use std::collections::HashSet;
 
 use linfa::DatasetBase;
 use linfa::traits::{Fit, Predict};
-use linfa_clustering::KMeans;
-use ndarray::Array2;
+use linfa_clustering::{KMeans, KMeansInit};
+use linfa_nn::distance::Distance;
+use ndarray::{Array2, ArrayView, Dimension};
+use rand_xoshiro::Xoshiro256Plus;
+use rand_xoshiro::rand_core::SeedableRng;
 
 /// How clusters are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,14 +70,27 @@ pub enum AssemblyError {
     /// k-means failed.
     #[error("clustering failed: {0}")]
     KMeans(String),
+    /// The same chunk twice.
+    #[error("chunk {0} is given twice; send each chunk once")]
+    DuplicateChunk(doctown_common::ChunkId),
+    /// A chunk naming a symbol that none of the files has.
+    #[error(
+        "chunk {chunk} belongs to symbol {symbol}, which none of the files has; send the analyses of every file the chunks come from"
+    )]
+    UnknownSymbol {
+        /// The chunk.
+        chunk: doctown_common::ChunkId,
+        /// The symbol it names.
+        symbol: doctown_common::SymbolId,
+    },
 }
 
 /// Clusters `vectors`. k starts near √(n/2) and the candidates around it are scored by their
 /// silhouette on a sample, less a penalty for singleton and giant clusters; the same input
 /// always gives the same clusters. Empty input, fewer vectors than clusters and duplicate
 /// vectors are all handled.
-pub fn cluster(
-    vectors: &[Vec<f32>],
+pub fn cluster<V: AsRef<[f32]>>(
+    vectors: &[V],
     options: &ClusterOptions,
 ) -> Result<Clustering, AssemblyError> {
     let n = vectors.len();
@@ -85,8 +101,8 @@ pub fn cluster(
             silhouette: 0.0,
         });
     };
-    let dims = first.len();
-    for (index, vector) in vectors.iter().enumerate() {
+    let dims = first.as_ref().len();
+    for (index, vector) in vectors.iter().map(AsRef::as_ref).enumerate() {
         if vector.len() != dims {
             return Err(AssemblyError::Dimensions {
                 index,
@@ -100,7 +116,7 @@ pub fn cluster(
     }
     let distinct: HashSet<Vec<u32>> = vectors
         .iter()
-        .map(|v| v.iter().map(|x| x.to_bits()).collect())
+        .map(|v| v.as_ref().iter().map(|x| x.to_bits()).collect())
         .collect();
     let most = distinct.len().min(options.max_k).max(1);
     if most < 2 {
@@ -112,7 +128,7 @@ pub fn cluster(
     }
     let data = Array2::from_shape_vec(
         (n, dims),
-        vectors.iter().flatten().map(|&v| f64::from(v)).collect(),
+        vectors.iter().flat_map(AsRef::as_ref).copied().collect(),
     )
     .map_err(|err| AssemblyError::KMeans(err.to_string()))?;
     // Candidates from a third of √(n/2) to twice it, each about a quarter above the last.
@@ -128,14 +144,15 @@ pub fn cluster(
         candidates.push(upper);
     }
 
-    // Each candidate k is fitted and scored on an evenly spaced sample; the chosen k is then
-    // fitted on every vector.
+    // Each candidate k is fitted (k-means++) and scored on an evenly spaced sample; the chosen
+    // one's centroids then start the fit on every vector, which so needs few iterations.
     let fit_rows = sample_indices(n, options.fit_sample);
     let fit_dataset = DatasetBase::from(data.select(ndarray::Axis(0), &fit_rows));
     let scored = sample_indices(fit_rows.len(), options.silhouette_sample);
-    let mut best: Option<(f32, usize, f32)> = None;
+    let mut best: Option<(f32, f32, Array2<f32>)> = None;
     for k in candidates.into_iter().filter(|&k| k <= fit_rows.len()) {
-        let assignments = fit(&fit_dataset, k, 1, options)?;
+        let model = fit(&fit_dataset, k, KMeansInit::KMeansPlusPlus, options)?;
+        let assignments = renumber(&model.predict(fit_dataset.records()).to_vec());
         let k_found = assignments
             .iter()
             .map(|&a| a as usize + 1)
@@ -143,13 +160,24 @@ pub fn cluster(
             .unwrap_or(1);
         let silhouette = silhouette(fit_dataset.records(), &assignments, &scored);
         let score = silhouette - balance_penalty(&assignments, k_found);
-        if best.is_none_or(|(best_score, _, _)| score > best_score) {
-            best = Some((score, k, silhouette));
+        if best
+            .as_ref()
+            .is_none_or(|(best_score, _, _)| score > *best_score)
+        {
+            best = Some((score, silhouette, model.centroids().clone()));
         }
     }
-    let (_, k, silhouette) = best.ok_or_else(|| AssemblyError::KMeans("no candidate k".into()))?;
+    let (_, silhouette, centroids) =
+        best.ok_or_else(|| AssemblyError::KMeans("no candidate k".into()))?;
     drop(fit_dataset);
-    let assignments = fit(&DatasetBase::from(data), k, 3, options)?;
+    let dataset = DatasetBase::from(data);
+    let model = fit(
+        &dataset,
+        centroids.nrows(),
+        KMeansInit::Precomputed(centroids),
+        options,
+    )?;
+    let assignments = renumber(&model.predict(dataset.records()).to_vec());
     let k = assignments
         .iter()
         .map(|&a| a as usize + 1)
@@ -162,20 +190,67 @@ pub fn cluster(
     })
 }
 
-/// k-means with `k` clusters and `runs` restarts; the cluster of each row, renumbered.
+/// k-means with `k` clusters, started by `init`, with a fixed seed.
 fn fit(
-    dataset: &DatasetBase<Array2<f64>, ndarray::Array1<()>>,
+    dataset: &DatasetBase<Array2<f32>, ndarray::Array1<()>>,
     k: usize,
-    runs: usize,
+    init: KMeansInit<f32>,
     options: &ClusterOptions,
-) -> Result<Vec<u32>, AssemblyError> {
-    let model = KMeans::params(k)
-        .n_runs(runs)
+) -> Result<KMeans<f32, Euclidean>, AssemblyError> {
+    KMeans::params_with(k, Xoshiro256Plus::seed_from_u64(42), Euclidean)
+        .init_method(init)
+        .n_runs(1)
         .max_n_iterations(options.max_iterations)
         .tolerance(1e-4)
         .fit(dataset)
-        .map_err(|err| AssemblyError::KMeans(err.to_string()))?;
-    Ok(renumber(&model.predict(dataset.records()).to_vec()))
+        .map_err(|err| AssemblyError::KMeans(err.to_string()))
+}
+
+/// Euclidean distance over f32 with independent partial sums, which the compiler turns into
+/// vector instructions (a plain fold cannot be reordered, so it stays scalar). Nearly all of
+/// k-means' time is spent here.
+#[derive(Debug, Clone, Copy)]
+struct Euclidean;
+
+impl Distance<f32> for Euclidean {
+    fn distance<D: Dimension>(&self, a: ArrayView<f32, D>, b: ArrayView<f32, D>) -> f32 {
+        self.rdistance(a, b).sqrt()
+    }
+
+    fn rdistance<D: Dimension>(&self, a: ArrayView<f32, D>, b: ArrayView<f32, D>) -> f32 {
+        match (a.as_slice_memory_order(), b.as_slice_memory_order()) {
+            (Some(a), Some(b)) if a.len() == b.len() => squared_distance(a, b),
+            _ => a.iter().zip(b.iter()).map(|(x, y)| (x - y) * (x - y)).sum(),
+        }
+    }
+
+    fn rdist_to_dist(&self, rdist: f32) -> f32 {
+        rdist.sqrt()
+    }
+
+    fn dist_to_rdist(&self, dist: f32) -> f32 {
+        dist * dist
+    }
+}
+
+/// The squared Euclidean distance of two equally long slices.
+fn squared_distance(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let mut sums = [0f32; LANES];
+    let (a_blocks, a_rest) = a.as_chunks::<LANES>();
+    let (b_blocks, b_rest) = b.as_chunks::<LANES>();
+    for (x, y) in a_blocks.iter().zip(b_blocks) {
+        for lane in 0..LANES {
+            let d = x[lane] - y[lane];
+            sums[lane] += d * d;
+        }
+    }
+    let rest: f32 = a_rest
+        .iter()
+        .zip(b_rest)
+        .map(|(x, y)| (x - y) * (x - y))
+        .sum();
+    sums.iter().sum::<f32>() + rest
 }
 
 /// Numbers clusters from 0 in order of their first member, dropping empty ones.
@@ -196,7 +271,7 @@ fn sample_indices(n: usize, size: usize) -> Vec<usize> {
 }
 
 /// The mean silhouette of the sampled points, among the sampled points.
-fn silhouette(data: &Array2<f64>, assignments: &[u32], sample: &[usize]) -> f32 {
+fn silhouette(data: &Array2<f32>, assignments: &[u32], sample: &[usize]) -> f32 {
     let mut total = 0.0;
     let mut counted = 0usize;
     for &i in sample {
@@ -206,7 +281,7 @@ fn silhouette(data: &Array2<f64>, assignments: &[u32], sample: &[usize]) -> f32 
             if i == j {
                 continue;
             }
-            let distance = (&data.row(i) - &data.row(j)).mapv(|v| v * v).sum().sqrt();
+            let distance = f64::from(Euclidean.distance(data.row(i), data.row(j)));
             let entry = sums.entry(assignments[j]).or_insert((0.0, 0));
             entry.0 += distance;
             entry.1 += 1;
@@ -292,7 +367,7 @@ mod tests {
     #[test]
     fn small_empty_and_duplicate_inputs() {
         let options = ClusterOptions::default();
-        assert_eq!(cluster(&[], &options).unwrap().k, 0);
+        assert_eq!(cluster::<Vec<f32>>(&[], &options).unwrap().k, 0);
         assert_eq!(
             cluster(&[vec![1.0, 0.0]], &options).unwrap().assignments,
             [0]

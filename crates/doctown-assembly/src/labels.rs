@@ -122,51 +122,63 @@ pub fn tokens(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The tokens a chunk contributes: its identifiers' and its path's (without the extension).
-fn chunk_tokens(source: &LabelSource) -> Vec<String> {
+/// How much a path token counts against an identifier token: every chunk of a file shares its
+/// path, so path words would otherwise drown what the chunks define.
+const PATH_WEIGHT: f64 = 0.5;
+
+/// The tokens a chunk contributes, each once, with its weight: its identifiers' (1) and its
+/// path's without the extension ([`PATH_WEIGHT`]).
+fn chunk_tokens(source: &LabelSource) -> BTreeMap<String, f64> {
     let path = source
         .path
         .rsplit_once('.')
         .map_or(source.path.as_str(), |(stem, _)| stem);
-    source
-        .identifiers
-        .iter()
-        .flat_map(|identifier| tokens(identifier))
-        .chain(tokens(path))
-        .collect()
+    let mut weights = BTreeMap::new();
+    for token in tokens(path) {
+        weights.insert(token, PATH_WEIGHT);
+    }
+    for token in source.identifiers.iter().flat_map(|i| tokens(i)) {
+        weights.insert(token, 1.0);
+    }
+    weights
 }
 
 /// A label for each cluster (`clusters[c]` holds the sources of cluster c's chunks): its
-/// highest TF-IDF tokens, up to `max_words`, made distinct from earlier clusters' labels;
-/// `cluster <c>` when a cluster has no usable token.
+/// highest-scoring tokens, up to `max_words`, made distinct from earlier clusters' labels;
+/// `cluster <c>` when a cluster has no usable token. A token scores by class-based TF-IDF: how
+/// many of the cluster's chunks carry it, times log(1 + A / f), where f is how often it occurs
+/// over all clusters and A the average weight of a cluster, so words common everywhere (a
+/// top-level folder's name) lose to the words that set a cluster apart.
 pub fn label_clusters(clusters: &[Vec<LabelSource>], max_words: usize) -> Vec<String> {
-    let counts: Vec<BTreeMap<String, usize>> = clusters
+    let weights: Vec<BTreeMap<String, f64>> = clusters
         .iter()
         .map(|sources| {
-            let mut counts = BTreeMap::new();
-            for token in sources.iter().flat_map(chunk_tokens) {
-                *counts.entry(token).or_insert(0) += 1;
+            let mut weights = BTreeMap::new();
+            for (token, weight) in sources.iter().flat_map(chunk_tokens) {
+                *weights.entry(token).or_insert(0.0) += weight;
             }
-            counts
+            weights
         })
         .collect();
-    let mut document_frequency: BTreeMap<&str, usize> = BTreeMap::new();
-    for counts in &counts {
-        for token in counts.keys() {
-            *document_frequency.entry(token).or_insert(0) += 1;
+    let mut frequency: BTreeMap<&str, f64> = BTreeMap::new();
+    for weights in &weights {
+        for (token, weight) in weights {
+            *frequency.entry(token).or_insert(0.0) += weight;
         }
     }
-    let total = clusters.len().max(1) as f64;
+    let average = frequency.values().sum::<f64>() / clusters.len().max(1) as f64;
     let mut used = HashSet::new();
-    counts
+    weights
         .iter()
         .enumerate()
-        .map(|(index, counts)| {
-            let mut ranked: Vec<(&String, f64)> = counts
+        .map(|(index, weights)| {
+            let mut ranked: Vec<(&String, f64)> = weights
                 .iter()
-                .map(|(token, &count)| {
-                    let df = document_frequency[token.as_str()] as f64;
-                    (token, count as f64 * (1.0 + total / df).ln())
+                .map(|(token, &weight)| {
+                    (
+                        token,
+                        weight * (1.0 + average / frequency[token.as_str()]).ln(),
+                    )
                 })
                 .collect();
             ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));

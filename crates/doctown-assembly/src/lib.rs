@@ -3,12 +3,14 @@
 //! (files, modules and symbols; contains, calls, imports and related edges), and each symbol's
 //! context for generation.
 
+mod assemble;
 mod cluster;
 mod code_graph;
 mod context;
 mod graph;
 mod labels;
 
+pub use assemble::{Assembly, AssemblyOptions, EmbeddedChunk, assemble};
 pub use cluster::{AssemblyError, ClusterOptions, Clustering, cluster};
 pub use code_graph::{code_graph, file_node, module_node};
 pub use context::symbol_contexts;

@@ -10,6 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use doctown_common::{ChunkId, Language, SymbolId, SymbolKind};
+use doctown_docpack::{Cluster, EdgeKind, Graph, SymbolContextEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::EnvelopeError;
@@ -379,7 +380,7 @@ pub struct ClusterCreated {
     pub cluster_id: u32,
     /// Its 1-3 word label.
     pub label: String,
-    /// How many symbols it holds.
+    /// How many chunks it holds.
     pub member_count: u64,
 }
 
@@ -390,8 +391,8 @@ pub struct GraphCompleted {
     pub node_count: u64,
     /// Edges in the graph.
     pub edge_count: u64,
-    /// Edges per kind: `contains`, `calls`, `imports`, `related`.
-    pub edges_by_kind: BTreeMap<String, u64>,
+    /// Edges per kind.
+    pub edges_by_kind: BTreeMap<EdgeKind, u64>,
     /// Edges over the possible directed edges, 0..1.
     pub density: f64,
 }
@@ -407,6 +408,18 @@ pub struct AssemblyCompleted {
     pub edge_count: u64,
     /// Wall time of the stage.
     pub duration_ms: u64,
+    /// The clusters, with their labels and members; absent on failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clusters: Vec<Cluster>,
+    /// The cluster of each symbol that has chunks; absent on failure.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub symbol_clusters: BTreeMap<SymbolId, u32>,
+    /// The code graph; absent on failure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub graph: Option<Graph>,
+    /// Every symbol's context, the input of generation; absent on failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub symbol_contexts: Vec<SymbolContextEntry>,
 }
 
 /// Whether summaries come from a language model or from the offline summarizer.

@@ -15,6 +15,9 @@ use doctown_common::{
     ByteRange, Call, CallKind, ChunkId, EventId, Import, ImportKind, JobId, Language, LineRange,
     Symbol, SymbolId, SymbolKind, Visibility,
 };
+use doctown_docpack::{
+    Cluster, Edge, EdgeKind, Graph, GraphNode, GraphNodeKind, SymbolContext, SymbolContextEntry,
+};
 use doctown_events::*;
 
 fn uuid(n: u32) -> String {
@@ -154,19 +157,73 @@ fn example(event_type: EventType) -> Envelope {
             node_count: 122,
             edge_count: 436,
             edges_by_kind: BTreeMap::from([
-                ("calls".into(), 141),
-                ("contains".into(), 108),
-                ("imports".into(), 42),
-                ("related".into(), 145),
+                (EdgeKind::Contains, 108),
+                (EdgeKind::Calls, 141),
+                (EdgeKind::Imports, 42),
+                (EdgeKind::Related, 145),
             ]),
             density: 0.0295,
         }
         .into(),
+        // The smallest whole result: one file, one symbol, one chunk.
         EventType::AssemblyCompleted => AssemblyCompleted {
-            cluster_count: 8,
-            node_count: 122,
-            edge_count: 436,
-            duration_ms: 96,
+            cluster_count: 1,
+            node_count: 2,
+            edge_count: 1,
+            duration_ms: 3,
+            clusters: vec![Cluster {
+                cluster_id: 0,
+                label: "max level".into(),
+                member_count: 1,
+                member_ids: vec![chunk_id],
+                representative_ids: vec![chunk_id],
+            }],
+            symbol_clusters: BTreeMap::from([(symbol_id, 0)]),
+            graph: Some(Graph {
+                density: 0.5,
+                edges: vec![Edge {
+                    kind: EdgeKind::Contains,
+                    score: None,
+                    source: "file:src/macros.rs".into(),
+                    target: symbol_id.to_string(),
+                }],
+                nodes: vec![
+                    GraphNode {
+                        centrality: 1.0,
+                        id: symbol_id.to_string(),
+                        in_degree: 1,
+                        kind: GraphNodeKind::Symbol,
+                        label: "max_level".into(),
+                        out_degree: 0,
+                    },
+                    GraphNode {
+                        centrality: 0.0,
+                        id: "file:src/macros.rs".into(),
+                        in_degree: 0,
+                        kind: GraphNodeKind::File,
+                        label: "src/macros.rs".into(),
+                        out_degree: 1,
+                    },
+                ],
+            }),
+            symbol_contexts: vec![SymbolContextEntry {
+                context: SymbolContext {
+                    called_by: Vec::new(),
+                    calls: vec!["MAX_LOG_LEVEL_FILTER.load".into()],
+                    centrality: 1.0,
+                    cluster_label: Some("max level".into()),
+                    doc: Some("Returns the current maximum log level.".into()),
+                    file_path: "src/macros.rs".into(),
+                    imports: Vec::new(),
+                    kind: SymbolKind::Function,
+                    language: Language::Rust,
+                    name: "max_level".into(),
+                    related: Vec::new(),
+                    signature: "pub fn max_level() -> LevelFilter".into(),
+                },
+                prompt: None,
+                symbol_id,
+            }],
         }
         .into(),
         EventType::GenerationStarted => GenerationStarted {

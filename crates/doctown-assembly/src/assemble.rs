@@ -1,0 +1,257 @@
+//! The whole stage in one call: embedded chunks and the files' analyses in; clusters with
+//! labels, the code graph and every symbol's context out.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use doctown_common::{ChunkId, FileAnalysis, SymbolId};
+use doctown_docpack::{Cluster, Graph, SymbolContextEntry};
+use doctown_intel::resolve_calls;
+use ndarray::Array2;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    AssemblyError, ClusterOptions, LabelSource, cluster, code_graph, label_clusters, related,
+    symbol_contexts,
+};
+
+/// A chunk with its embedding: what assembly needs of a chunk (not its text).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmbeddedChunk {
+    /// The chunk.
+    pub chunk_id: ChunkId,
+    /// Its file, relative to the repository root.
+    pub path: String,
+    /// The symbols it belongs to (empty for a file-level chunk).
+    #[serde(default)]
+    pub symbol_ids: Vec<SymbolId>,
+    /// Its embedding; every chunk's must have the same dimensions.
+    pub vector: Vec<f32>,
+}
+
+/// How assembly runs.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AssemblyOptions {
+    /// How clusters are found.
+    pub clusters: ClusterOptions,
+    /// Cosine similarity from which two symbols are `related`.
+    pub related_threshold: f32,
+    /// `related` edges kept per symbol at most.
+    pub related_top_k: usize,
+    /// Words per cluster label at most.
+    pub label_words: usize,
+}
+
+impl Default for AssemblyOptions {
+    fn default() -> Self {
+        Self {
+            clusters: ClusterOptions::default(),
+            related_threshold: 0.7,
+            related_top_k: 5,
+            label_words: 3,
+        }
+    }
+}
+
+/// What assembly makes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assembly {
+    /// The files it was given, with their calls resolved.
+    pub files: Vec<FileAnalysis>,
+    /// The clusters of chunks, numbered from 0, with their labels.
+    pub clusters: Vec<Cluster>,
+    /// The cluster of each symbol that has chunks: the one most of its chunks are in.
+    pub symbol_clusters: BTreeMap<SymbolId, u32>,
+    /// The code graph.
+    pub graph: Graph,
+    /// Every symbol's context, in file and source order.
+    pub symbol_contexts: Vec<SymbolContextEntry>,
+    /// The silhouette score of the clustering (-1..=1).
+    pub silhouette: f32,
+}
+
+/// How many representatives a cluster names.
+const REPRESENTATIVES: usize = 3;
+
+/// Assembles `chunks` (with their vectors) and the `files` they came from, resolving the
+/// files' calls across the repository first. Refuses vectors of different dimensions or holding
+/// non-numbers, repeated chunk ids, and chunks naming symbols that no file has. The same input
+/// gives the same output.
+pub fn assemble(
+    mut files: Vec<FileAnalysis>,
+    chunks: &[EmbeddedChunk],
+    options: &AssemblyOptions,
+) -> Result<Assembly, AssemblyError> {
+    resolve_calls(&mut files);
+    let files = files;
+    let symbols: HashSet<SymbolId> = files
+        .iter()
+        .flat_map(|f| f.symbols.iter().map(|s| s.id))
+        .collect();
+    let mut seen = HashSet::new();
+    for chunk in chunks {
+        if !seen.insert(chunk.chunk_id) {
+            return Err(AssemblyError::DuplicateChunk(chunk.chunk_id));
+        }
+        if let Some(unknown) = chunk.symbol_ids.iter().find(|id| !symbols.contains(id)) {
+            return Err(AssemblyError::UnknownSymbol {
+                chunk: chunk.chunk_id,
+                symbol: *unknown,
+            });
+        }
+    }
+    let vectors: Vec<&[f32]> = chunks.iter().map(|c| c.vector.as_slice()).collect();
+    let clustering = cluster(&vectors, &options.clusters)?;
+
+    // Symbols, in file and source order, with their chunks' vectors summed.
+    let names: HashMap<SymbolId, &str> = files
+        .iter()
+        .flat_map(|f| f.symbols.iter().map(|s| (s.id, s.name.as_str())))
+        .collect();
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); clustering.k];
+    let mut votes: HashMap<SymbolId, BTreeMap<u32, usize>> = HashMap::new();
+    for (index, (chunk, &c)) in chunks.iter().zip(&clustering.assignments).enumerate() {
+        members[c as usize].push(index);
+        for id in &chunk.symbol_ids {
+            *votes.entry(*id).or_default().entry(c).or_default() += 1;
+        }
+    }
+    let symbol_clusters: BTreeMap<SymbolId, u32> = votes
+        .iter()
+        .filter_map(|(id, counts)| {
+            // Most chunks, then the lowest cluster number.
+            let best = counts
+                .iter()
+                .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))?;
+            Some((*id, *best.0))
+        })
+        .collect();
+
+    let sources: Vec<Vec<LabelSource>> = members
+        .iter()
+        .map(|indices| {
+            indices
+                .iter()
+                .map(|&i| LabelSource {
+                    identifiers: chunks[i]
+                        .symbol_ids
+                        .iter()
+                        .filter_map(|id| names.get(id).map(|n| (*n).to_owned()))
+                        .collect(),
+                    path: chunks[i].path.clone(),
+                })
+                .collect()
+        })
+        .collect();
+    let labels = label_clusters(&sources, options.label_words);
+    let clusters: Vec<Cluster> = members
+        .iter()
+        .zip(&labels)
+        .enumerate()
+        .map(|(c, (indices, label))| {
+            let mut member_ids: Vec<ChunkId> =
+                indices.iter().map(|&i| chunks[i].chunk_id).collect();
+            member_ids.sort();
+            Cluster {
+                cluster_id: c as u32,
+                label: label.clone(),
+                member_count: indices.len() as u64,
+                member_ids,
+                representative_ids: representatives(&vectors, indices)
+                    .into_iter()
+                    .map(|i| chunks[i].chunk_id)
+                    .collect(),
+            }
+        })
+        .collect();
+
+    let pairs = related_symbols(&files, chunks, options);
+    let graph = code_graph(&files, &pairs);
+    let cluster_labels: HashMap<SymbolId, String> = symbol_clusters
+        .iter()
+        .map(|(id, c)| (*id, labels[*c as usize].clone()))
+        .collect();
+    let symbol_contexts = symbol_contexts(&files, &graph, &cluster_labels)
+        .into_iter()
+        .map(|(symbol_id, context)| SymbolContextEntry {
+            context,
+            prompt: None,
+            symbol_id,
+        })
+        .collect();
+    Ok(Assembly {
+        files,
+        clusters,
+        symbol_clusters,
+        graph,
+        symbol_contexts,
+        silhouette: clustering.silhouette,
+    })
+}
+
+/// The members nearest the cluster's mean direction, nearest first (ties by input order).
+fn representatives(vectors: &[&[f32]], indices: &[usize]) -> Vec<usize> {
+    let Some(&first) = indices.first() else {
+        return Vec::new();
+    };
+    let mut centre = vec![0f32; vectors[first].len()];
+    for &i in indices {
+        centre.iter_mut().zip(vectors[i]).for_each(|(c, v)| *c += v);
+    }
+    let mut scored: Vec<(f32, usize)> = indices
+        .iter()
+        .map(|&i| (dot(vectors[i], &centre), i))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    scored
+        .into_iter()
+        .take(REPRESENTATIVES)
+        .map(|(_, i)| i)
+        .collect()
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Pairs of symbols whose embeddings (the normalised sum of their chunks') are similar.
+fn related_symbols(
+    files: &[FileAnalysis],
+    chunks: &[EmbeddedChunk],
+    options: &AssemblyOptions,
+) -> Vec<(SymbolId, SymbolId, f32)> {
+    let Some(dims) = chunks.first().map(|c| c.vector.len()) else {
+        return Vec::new();
+    };
+    let order: Vec<SymbolId> = files
+        .iter()
+        .flat_map(|f| f.symbols.iter().map(|s| s.id))
+        .collect();
+    let row: HashMap<SymbolId, usize> = order.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    let mut sums = Array2::<f32>::zeros((order.len(), dims));
+    let mut embedded = vec![false; order.len()];
+    for chunk in chunks {
+        for id in &chunk.symbol_ids {
+            let r = row[id];
+            embedded[r] = true;
+            sums.row_mut(r)
+                .iter_mut()
+                .zip(&chunk.vector)
+                .for_each(|(s, v)| *s += v);
+        }
+    }
+    // Only symbols with chunks take part.
+    let kept: Vec<usize> = (0..order.len()).filter(|&r| embedded[r]).collect();
+    let mut matrix = sums.select(ndarray::Axis(0), &kept);
+    for mut r in matrix.rows_mut() {
+        let norm = r.dot(&r).sqrt().max(1e-12);
+        r.mapv_inplace(|v| v / norm);
+    }
+    related(
+        matrix.view(),
+        options.related_threshold,
+        options.related_top_k,
+    )
+    .into_iter()
+    .map(|pair| (order[kept[pair.a]], order[kept[pair.b]], pair.score))
+    .collect()
+}
