@@ -81,24 +81,9 @@ pub fn assemble(
     chunks: &[EmbeddedChunk],
     options: &AssemblyOptions,
 ) -> Result<Assembly, AssemblyError> {
+    validate(&files, chunks)?;
     resolve_calls(&mut files);
     let files = files;
-    let symbols: HashSet<SymbolId> = files
-        .iter()
-        .flat_map(|f| f.symbols.iter().map(|s| s.id))
-        .collect();
-    let mut seen = HashSet::new();
-    for chunk in chunks {
-        if !seen.insert(chunk.chunk_id) {
-            return Err(AssemblyError::DuplicateChunk(chunk.chunk_id));
-        }
-        if let Some(unknown) = chunk.symbol_ids.iter().find(|id| !symbols.contains(id)) {
-            return Err(AssemblyError::UnknownSymbol {
-                chunk: chunk.chunk_id,
-                symbol: *unknown,
-            });
-        }
-    }
     let vectors: Vec<&[f32]> = chunks.iter().map(|c| c.vector.as_slice()).collect();
     let clustering = cluster(&vectors, &options.clusters)?;
 
@@ -186,6 +171,43 @@ pub fn assemble(
         symbol_contexts,
         silhouette: clustering.silhouette,
     })
+}
+
+/// Checks what [`assemble`] refuses, without assembling: repeated chunk ids, chunks naming
+/// symbols that no file has, vectors of different dimensions or holding non-numbers.
+pub fn validate(files: &[FileAnalysis], chunks: &[EmbeddedChunk]) -> Result<(), AssemblyError> {
+    let symbols: HashSet<SymbolId> = files
+        .iter()
+        .flat_map(|f| f.symbols.iter().map(|s| s.id))
+        .collect();
+    let mut seen = HashSet::new();
+    let dims = chunks.first().map_or(0, |c| c.vector.len());
+    for (index, chunk) in chunks.iter().enumerate() {
+        if !seen.insert(chunk.chunk_id) {
+            return Err(AssemblyError::DuplicateChunk {
+                index,
+                chunk: chunk.chunk_id,
+            });
+        }
+        if let Some(unknown) = chunk.symbol_ids.iter().find(|id| !symbols.contains(id)) {
+            return Err(AssemblyError::UnknownSymbol {
+                index,
+                chunk: chunk.chunk_id,
+                symbol: *unknown,
+            });
+        }
+        if chunk.vector.len() != dims {
+            return Err(AssemblyError::Dimensions {
+                index,
+                found: chunk.vector.len(),
+                expected: dims,
+            });
+        }
+        if chunk.vector.iter().any(|v| !v.is_finite()) {
+            return Err(AssemblyError::NotFinite { index });
+        }
+    }
+    Ok(())
 }
 
 /// The members nearest the cluster's mean direction, nearest first (ties by input order).

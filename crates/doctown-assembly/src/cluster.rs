@@ -71,13 +71,20 @@ pub enum AssemblyError {
     #[error("clustering failed: {0}")]
     KMeans(String),
     /// The same chunk twice.
-    #[error("chunk {0} is given twice; send each chunk once")]
-    DuplicateChunk(doctown_common::ChunkId),
+    #[error("chunk {chunk} is given twice (again at {index}); send each chunk once")]
+    DuplicateChunk {
+        /// Where it comes again.
+        index: usize,
+        /// The chunk.
+        chunk: doctown_common::ChunkId,
+    },
     /// A chunk naming a symbol that none of the files has.
     #[error(
         "chunk {chunk} belongs to symbol {symbol}, which none of the files has; send the analyses of every file the chunks come from"
     )]
     UnknownSymbol {
+        /// The chunk's place in the input.
+        index: usize,
         /// The chunk.
         chunk: doctown_common::ChunkId,
         /// The symbol it names.

@@ -9,10 +9,12 @@ mod code_graph;
 mod context;
 mod graph;
 mod labels;
+mod settings;
 
-pub use assemble::{Assembly, AssemblyOptions, EmbeddedChunk, assemble};
+pub use assemble::{Assembly, AssemblyOptions, EmbeddedChunk, assemble, validate};
 pub use cluster::{AssemblyError, ClusterOptions, Clustering, cluster};
 pub use code_graph::{code_graph, file_node, module_node};
 pub use context::symbol_contexts;
 pub use graph::{Related, pagerank, related};
 pub use labels::{LabelSource, label_clusters, tokens};
+pub use settings::AssemblySettings;

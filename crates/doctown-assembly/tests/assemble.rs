@@ -155,7 +155,9 @@ fn bad_input_is_refused_with_what_is_wrong() {
     let mut repeated = chunks.clone();
     repeated.push(chunks[0].clone());
     let err = assemble(files.clone(), &repeated, &options).unwrap_err();
-    assert!(matches!(err, AssemblyError::DuplicateChunk(id) if id == chunks[0].chunk_id));
+    assert!(
+        matches!(err, AssemblyError::DuplicateChunk { index, chunk } if index == chunks.len() && chunk == chunks[0].chunk_id)
+    );
     assert!(err.to_string().contains("send each chunk once"));
 
     let mut short = chunks.clone();

@@ -177,6 +177,17 @@ pub struct Graph {
     pub nodes: Vec<GraphNode>,
 }
 
+impl Graph {
+    /// How many edges of each kind it has.
+    pub fn edges_by_kind(&self) -> BTreeMap<EdgeKind, u64> {
+        let mut counts = BTreeMap::new();
+        for edge in &self.edges {
+            *counts.entry(edge.kind).or_insert(0) += 1;
+        }
+        counts
+    }
+}
+
 /// A node of the graph.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GraphNode {

@@ -1,0 +1,150 @@
+//! `POST /assemble`.
+
+use std::time::Instant;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use doctown_assembly::{
+    Assembly, AssemblyError, AssemblyOptions, EmbeddedChunk, assemble, validate,
+};
+use doctown_common::FileAnalysis;
+use doctown_events::{
+    AssemblyCompleted, AssemblyStarted, ClusterCreated, ErrorInfo, EventContext, EventEmitter,
+    GraphCompleted,
+};
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
+use serde::Deserialize;
+
+/// The `producer_version` of every event this worker sends.
+const PRODUCER: &str = concat!("doctown-assembly/", env!("CARGO_PKG_VERSION"));
+
+/// What every request needs.
+#[derive(Debug, Clone)]
+pub(crate) struct AssembleService {
+    options: AssemblyOptions,
+}
+
+impl AssembleService {
+    /// The service assembling with `options`.
+    pub(crate) fn new(options: AssemblyOptions) -> Self {
+        Self { options }
+    }
+
+    /// Adds the routes.
+    pub(crate) fn configure(&self, config: &mut web::ServiceConfig) {
+        config
+            .app_data(web::Data::new(self.clone()))
+            .route("/assemble", web::post().to(assemble_request));
+    }
+}
+
+/// The body of `POST /assemble`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssembleRequest {
+    job_id: Option<String>,
+    /// The analyses of the files the chunks come from (`ingest.file_parsed` payloads).
+    files: Vec<FileAnalysis>,
+    /// The chunks with their vectors.
+    chunks: Vec<EmbeddedChunk>,
+}
+
+/// The request field an assembly error is about.
+fn field(err: &AssemblyError) -> String {
+    match err {
+        AssemblyError::Dimensions { index, .. } | AssemblyError::NotFinite { index } => {
+            format!("chunks[{index}].vector")
+        }
+        AssemblyError::DuplicateChunk { index, .. } => format!("chunks[{index}].chunk_id"),
+        AssemblyError::UnknownSymbol { index, .. } => format!("chunks[{index}].symbol_ids"),
+        AssemblyError::KMeans(_) => "chunks".into(),
+    }
+}
+
+/// The completion payload carrying `assembly`.
+fn completed(assembly: Assembly, started: Instant) -> AssemblyCompleted {
+    AssemblyCompleted {
+        cluster_count: assembly.clusters.len() as u64,
+        node_count: assembly.graph.nodes.len() as u64,
+        edge_count: assembly.graph.edges.len() as u64,
+        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        clusters: assembly.clusters,
+        symbol_clusters: assembly.symbol_clusters,
+        graph: Some(assembly.graph),
+        symbol_contexts: assembly.symbol_contexts,
+    }
+}
+
+/// Assembles on a blocking thread: it is seconds of arithmetic.
+async fn run_assembly(
+    files: Vec<FileAnalysis>,
+    chunks: Vec<EmbeddedChunk>,
+    options: AssemblyOptions,
+) -> Result<Assembly, ErrorInfo> {
+    web::block(move || assemble(files, &chunks, &options))
+        .await
+        .map_err(|err| ErrorInfo::new("internal", format!("the assembly thread failed: {err}")))?
+        .map_err(|err| ErrorInfo::new("assembly_failed", err.to_string()))
+}
+
+/// `POST /assemble`.
+async fn assemble_request(
+    request: HttpRequest,
+    service: web::Data<AssembleService>,
+    jobs: web::Data<Jobs>,
+    ValidJson(body): ValidJson<AssembleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let job_id = job_id(body.job_id.as_deref())?;
+    validate(&body.files, &body.chunks)
+        .map_err(|err| ApiError::invalid_field(&field(&err), err.to_string()))?;
+    let started_event = AssemblyStarted {
+        chunk_count: body.chunks.len() as u64,
+        symbol_count: body.files.iter().map(|f| f.symbols.len() as u64).sum(),
+    };
+    tracing::info!(%job_id, chunks = started_event.chunk_count, "assembly job started");
+    let options = service.options;
+    let started = Instant::now();
+    // One JSON answer when asked for it rather than an event stream.
+    if accepts(&request, "application/json")
+        && !accepts(&request, doctown_events::sse::CONTENT_TYPE)
+    {
+        return match run_assembly(body.files, body.chunks, options).await {
+            Ok(assembly) => Ok(HttpResponse::Ok().json(completed(assembly, started))),
+            Err(info) => Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &info.code,
+                info.message,
+            )),
+        };
+    }
+    Ok(stream_task(&jobs, move |sink, _cancel| async move {
+        let mut emitter = EventEmitter::new(job_id, EventContext::default(), PRODUCER);
+        sink.send_async(emitter.emit(started_event)).await;
+        let finished = match run_assembly(body.files, body.chunks, options).await {
+            Ok(assembly) => {
+                for cluster in &assembly.clusters {
+                    sink.send_async(emitter.emit(ClusterCreated {
+                        cluster_id: cluster.cluster_id,
+                        label: cluster.label.clone(),
+                        member_count: cluster.member_count,
+                    }))
+                    .await;
+                }
+                let graph = &assembly.graph;
+                sink.send_async(emitter.emit(GraphCompleted {
+                    node_count: graph.nodes.len() as u64,
+                    edge_count: graph.edges.len() as u64,
+                    edges_by_kind: graph.edges_by_kind(),
+                    density: graph.density,
+                }))
+                .await;
+                emitter.finish(completed(assembly, started), Ok(()))
+            }
+            Err(info) => {
+                tracing::warn!(%job_id, code = %info.code, message = %info.message, "assembly job failed");
+                emitter.finish(AssemblyCompleted::default(), Err(info))
+            }
+        };
+        sink.send_async(finished).await;
+    }))
+}
