@@ -19,38 +19,55 @@ const BLOCK_ROWS: usize = 256;
 
 /// For each row of `vectors` (L2-normalised, one per row), its `top_k` most similar other rows
 /// with cosine similarity ≥ `threshold`; each pair once (no self pairs, no duplicates), sorted
-/// by (a, b). Memory is O(block × n), not O(n²).
+/// by (a, b). Memory is O(block × n), not O(n²); each block of rows is multiplied only with the
+/// rows from its own on, since the similarity is symmetric, which halves the work.
 pub fn related(vectors: ArrayView2<'_, f32>, threshold: f32, top_k: usize) -> Vec<Related> {
     let n = vectors.nrows();
-    let mut pairs = Vec::new();
     if top_k == 0 {
-        return pairs;
+        return Vec::new();
     }
-    let transposed = vectors.t();
+    // Each row's best candidates so far, best first (ties: lower row first).
+    let mut best: Vec<Vec<(usize, f32)>> = vec![Vec::new(); n];
+    let offer = |list: &mut Vec<(usize, f32)>, row: usize, score: f32| {
+        let at = list
+            .iter()
+            .position(|&(r, s)| score > s || (score == s && row < r))
+            .unwrap_or(list.len());
+        if at < top_k {
+            list.insert(at, (row, score));
+            list.truncate(top_k);
+        }
+    };
     let mut start = 0;
     while start < n {
         let end = (start + BLOCK_ROWS).min(n);
+        let rest = vectors.slice_axis(Axis(0), Slice::from(start..));
         let block: Array2<f32> = vectors
             .slice_axis(Axis(0), Slice::from(start..end))
-            .dot(&transposed);
+            .dot(&rest.t());
         for (offset, row) in block.outer_iter().enumerate() {
             let i = start + offset;
-            let mut best: Vec<(usize, f32)> = row
-                .iter()
-                .enumerate()
-                .filter(|&(j, &score)| j != i && score >= threshold && score.is_finite())
-                .map(|(j, &score)| (j, score))
-                .collect();
-            best.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
-            best.truncate(top_k);
-            pairs.extend(best.into_iter().map(|(j, score)| Related {
-                a: i.min(j),
-                b: i.max(j),
-                score,
-            }));
+            for (column, &score) in row.iter().enumerate().skip(offset + 1) {
+                if score >= threshold && score.is_finite() {
+                    let j = start + column;
+                    offer(&mut best[i], j, score);
+                    offer(&mut best[j], i, score);
+                }
+            }
         }
         start = end;
     }
+    let mut pairs: Vec<Related> = best
+        .into_iter()
+        .enumerate()
+        .flat_map(|(i, list)| {
+            list.into_iter().map(move |(j, score)| Related {
+                a: i.min(j),
+                b: i.max(j),
+                score,
+            })
+        })
+        .collect();
     pairs.sort_by_key(|x| (x.a, x.b));
     pairs.dedup_by(|x, y| (x.a, x.b) == (y.a, y.b));
     pairs
