@@ -16,13 +16,12 @@ pub const MODEL_ID: &str = "sentence-transformers/all-MiniLM-L6-v2";
 pub const DIMENSIONS: usize = 384;
 
 /// Where `scripts/fetch-model` puts the model unless told otherwise:
-/// `$DOCTOWN_MODEL_DIR`, else `~/.cache/doctown/models/all-MiniLM-L6-v2`.
+/// `$DOCTOWN_MODEL_DIR`, else `models/all-MiniLM-L6-v2` in [`doctown_common::cache_dir`].
 pub fn default_model_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("DOCTOWN_MODEL_DIR").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir);
     }
-    let home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    home.join(".cache/doctown/models/all-MiniLM-L6-v2")
+    doctown_common::cache_dir().join("models/all-MiniLM-L6-v2")
 }
 
 /// Where the model runs.

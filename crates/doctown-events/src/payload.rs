@@ -472,6 +472,9 @@ pub struct SymbolDocumented {
     pub input_tokens: u64,
     /// Completion tokens spent (0 when cached or offline).
     pub output_tokens: u64,
+    /// Why the model's summary failed (the summary is then the offline one); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// `generation.completed.v1`: totals, tokens and cost.

@@ -242,6 +242,7 @@ fn example(event_type: EventType) -> Envelope {
             source: SummarySource::Llm,
             input_tokens: 402,
             output_tokens: 24,
+            error: None,
         }
         .into(),
         EventType::GenerationCompleted => GenerationCompleted {

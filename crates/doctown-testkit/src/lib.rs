@@ -26,6 +26,8 @@ pub struct Request {
     pub path: String,
     /// Header names (lowercase) and values.
     pub headers: Vec<(String, String)>,
+    /// The body (as long as `content-length` said).
+    pub body: Vec<u8>,
 }
 
 impl Request {
@@ -49,6 +51,8 @@ pub struct Response {
     pub body: Vec<u8>,
     /// When set, the body goes out in 64-byte pieces with this pause between them.
     pub drip: Option<Duration>,
+    /// When set, nothing is sent before this pause (a server still thinking).
+    pub delay: Option<Duration>,
 }
 
 impl Response {
@@ -59,6 +63,7 @@ impl Response {
             headers: Vec::new(),
             body: body.into(),
             drip: None,
+            delay: None,
         }
     }
 
@@ -70,6 +75,12 @@ impl Response {
     /// The response with one more header.
     pub fn header(mut self, name: &str, value: impl ToString) -> Self {
         self.headers.push((name.to_owned(), value.to_string()));
+        self
+    }
+
+    /// The response, sent only after `pause`.
+    pub fn delayed(mut self, pause: Duration) -> Self {
+        self.delay = Some(pause);
         self
     }
 
@@ -133,19 +144,26 @@ fn answer(stream: TcpStream, route: &Route, log: &Mutex<Vec<Request>>) {
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
-    let request = Request {
+    let mut request = Request {
         method,
         path,
         headers,
+        body: Vec::new(),
     };
     if let Some(length) = request
         .header("content-length")
         .and_then(|l| l.parse::<u64>().ok())
     {
-        std::io::copy(&mut (&mut reader).take(length), &mut std::io::sink()).ok();
+        (&mut reader)
+            .take(length)
+            .read_to_end(&mut request.body)
+            .ok();
     }
     let response = route(&request);
     log.lock().unwrap().push(request);
+    if let Some(pause) = response.delay {
+        std::thread::sleep(pause);
+    }
     let mut stream = reader.into_inner();
     let mut head = format!(
         "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",

@@ -1,0 +1,304 @@
+//! A generation job: every symbol's summary from the cache, the model or the offline summarizer,
+//! with bounded concurrency, the tokens and cost counted, and failures reported without stopping
+//! the job (a symbol the model fails keeps an offline summary).
+
+use std::time::Instant;
+
+use doctown_common::SymbolId;
+use doctown_events::{GenerationCompleted, GenerationMode, SummarySource};
+use futures_util::StreamExt;
+
+use crate::cache::{CachedSummary, SummaryCache, cache_key};
+use crate::clean::clean_summary;
+use crate::client::{LlmClient, LlmConfig, LlmError};
+use crate::cost::Price;
+use crate::offline::offline_summary;
+use crate::prompt::{PROMPT_VERSION, SymbolInput, build_prompt};
+use crate::tokens::TokenCounter;
+
+/// The name offline summaries are attributed to.
+pub const OFFLINE_SUMMARIZER: &str = "doctown-offline-v1";
+
+/// One symbol's summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymbolSummary {
+    /// The symbol.
+    pub symbol_id: SymbolId,
+    /// Its summary (offline when the model failed).
+    pub summary: String,
+    /// Where the summary came from.
+    pub source: SummarySource,
+    /// Prompt tokens spent on it.
+    pub input_tokens: u64,
+    /// Completion tokens spent on it.
+    pub output_tokens: u64,
+    /// The prompt sent, when one was.
+    pub prompt: Option<String>,
+    /// Why the model's summary failed, when it did.
+    pub error: Option<String>,
+}
+
+/// What a job will cost at most, known before it starts.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Estimate {
+    /// Symbols in the job.
+    pub symbols: u64,
+    /// Of them, those the model will be asked about (not cached).
+    pub to_generate: u64,
+    /// Input tokens of their prompts.
+    pub input_tokens: u64,
+    /// Output tokens at most (every summary at its maximum length).
+    pub max_output_tokens: u64,
+    /// The cost bound, in US dollars (0 for models without a known price).
+    pub cost_usd: f64,
+}
+
+/// Why generation refused to start.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerationError {
+    /// The estimate is over the configured limit.
+    #[error(
+        "the job would cost up to ${estimated:.4} ({input_tokens} input tokens for {symbols} symbols, outputs at most {max_output_tokens} tokens), over the ${limit:.4} limit; raise DOCTOWN_MAX_COST_USD or document fewer symbols"
+    )]
+    OverBudget {
+        /// The estimated bound.
+        estimated: f64,
+        /// The limit.
+        limit: f64,
+        /// Input tokens estimated.
+        input_tokens: u64,
+        /// Output tokens at most.
+        max_output_tokens: u64,
+        /// Symbols to ask the model about.
+        symbols: u64,
+    },
+    /// The model client could not be built.
+    #[error(transparent)]
+    Client(#[from] LlmError),
+}
+
+/// Who writes the summaries.
+#[derive(Debug, Clone)]
+enum Writer {
+    Model {
+        client: Box<LlmClient>,
+        price: Option<Price>,
+    },
+    Offline,
+}
+
+/// Writes the summaries of a job's symbols.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    writer: Writer,
+    counter: TokenCounter,
+    cache: Option<SummaryCache>,
+    prompt_budget: u64,
+    concurrency: usize,
+}
+
+impl Generator {
+    /// A generator asking the model `llm` describes, or writing offline without one;
+    /// `cache` keeps model summaries between runs.
+    pub fn new(
+        llm: Option<LlmConfig>,
+        cache: Option<SummaryCache>,
+        prompt_budget: u64,
+        concurrency: usize,
+    ) -> Result<Self, GenerationError> {
+        let (writer, counter) = match llm {
+            Some(config) => {
+                let counter = TokenCounter::for_model(&config.model);
+                let price = Price::of(&config.model);
+                (
+                    Writer::Model {
+                        client: Box::new(LlmClient::new(config)?),
+                        price,
+                    },
+                    counter,
+                )
+            }
+            None => (Writer::Offline, TokenCounter::for_model("")),
+        };
+        Ok(Self {
+            writer,
+            counter,
+            cache,
+            prompt_budget,
+            concurrency: concurrency.max(1),
+        })
+    }
+
+    /// The generator `settings` describe.
+    pub fn from_settings(settings: &crate::GenerationSettings) -> Result<Self, GenerationError> {
+        Self::new(
+            settings.llm(),
+            Some(SummaryCache::new(settings.cache_dir())),
+            settings.prompt_budget_tokens,
+            settings.llm_concurrency,
+        )
+    }
+
+    /// Whether a model or the offline summarizer writes.
+    pub fn mode(&self) -> GenerationMode {
+        match self.writer {
+            Writer::Model { .. } => GenerationMode::Llm,
+            Writer::Offline => GenerationMode::Offline,
+        }
+    }
+
+    /// The model asked, or the offline summarizer's name.
+    pub fn model(&self) -> &str {
+        match &self.writer {
+            Writer::Model { client, .. } => client.model(),
+            Writer::Offline => OFFLINE_SUMMARIZER,
+        }
+    }
+
+    /// What `symbols` will cost at most: their prompts counted, cached ones left out.
+    pub fn estimate(&self, symbols: &[SymbolInput]) -> Estimate {
+        let Writer::Model { client, price } = &self.writer else {
+            return Estimate {
+                symbols: symbols.len() as u64,
+                to_generate: 0,
+                input_tokens: 0,
+                max_output_tokens: 0,
+                cost_usd: 0.0,
+            };
+        };
+        let uncached: Vec<&SymbolInput> = symbols
+            .iter()
+            .filter(|s| self.cached(s, client.model()).is_none())
+            .collect();
+        let input_tokens: u64 = uncached
+            .iter()
+            .map(|s| build_prompt(s, &self.counter, self.prompt_budget).tokens)
+            .sum();
+        let max_output_tokens = uncached.len() as u64 * u64::from(client.max_output_tokens());
+        Estimate {
+            symbols: symbols.len() as u64,
+            to_generate: uncached.len() as u64,
+            input_tokens,
+            max_output_tokens,
+            cost_usd: price.map_or(0.0, |p| p.cost(input_tokens, max_output_tokens)),
+        }
+    }
+
+    /// Refuses `estimate` when it is over `limit` dollars.
+    pub fn check_budget(estimate: &Estimate, limit: Option<f64>) -> Result<(), GenerationError> {
+        match limit {
+            Some(limit) if estimate.cost_usd > limit => Err(GenerationError::OverBudget {
+                estimated: estimate.cost_usd,
+                limit,
+                input_tokens: estimate.input_tokens,
+                max_output_tokens: estimate.max_output_tokens,
+                symbols: estimate.to_generate,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn cached(&self, symbol: &SymbolInput, model: &str) -> Option<CachedSummary> {
+        let entry = self.cache.as_ref()?.get(&cache_key(symbol, model))?;
+        (entry.model == model && entry.prompt_version == PROMPT_VERSION).then_some(entry)
+    }
+
+    /// Documents every symbol, `concurrency` at a time, calling `on_summary` as each is done
+    /// (in completion order); answers the totals.
+    pub async fn generate(
+        &self,
+        symbols: Vec<SymbolInput>,
+        mut on_summary: impl FnMut(SymbolSummary),
+    ) -> GenerationCompleted {
+        let started = Instant::now();
+        let mut totals = GenerationCompleted::default();
+        let mut done = futures_util::stream::iter(symbols)
+            .map(|symbol| self.document(symbol))
+            .buffer_unordered(self.concurrency);
+        while let Some(summary) = done.next().await {
+            totals.documented += 1;
+            totals.failed += u64::from(summary.error.is_some());
+            totals.cached += u64::from(summary.source == SummarySource::Cached);
+            totals.offline += u64::from(summary.source == SummarySource::Offline);
+            totals.input_tokens += summary.input_tokens;
+            totals.output_tokens += summary.output_tokens;
+            on_summary(summary);
+        }
+        if let Writer::Model {
+            price: Some(price), ..
+        } = &self.writer
+        {
+            totals.cost_usd = price.cost(totals.input_tokens, totals.output_tokens);
+        }
+        totals.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        totals
+    }
+
+    /// One symbol's summary.
+    async fn document(&self, symbol: SymbolInput) -> SymbolSummary {
+        let offline = |error: Option<String>| SymbolSummary {
+            symbol_id: symbol.symbol_id,
+            summary: offline_summary(&symbol.context),
+            source: SummarySource::Offline,
+            input_tokens: 0,
+            output_tokens: 0,
+            prompt: None,
+            error,
+        };
+        let Writer::Model { client, .. } = &self.writer else {
+            return offline(None);
+        };
+        if let Some(entry) = self.cached(&symbol, client.model()) {
+            return SymbolSummary {
+                symbol_id: symbol.symbol_id,
+                summary: entry.summary,
+                source: SummarySource::Cached,
+                input_tokens: 0,
+                output_tokens: 0,
+                prompt: None,
+                error: None,
+            };
+        }
+        let prompt = build_prompt(&symbol, &self.counter, self.prompt_budget);
+        let completion = match client.complete(&prompt.text).await {
+            Ok(completion) => completion,
+            Err(err) => {
+                tracing::warn!(symbol = %symbol.context.name, "{err}");
+                return offline(Some(err.to_string()));
+            }
+        };
+        let summary = clean_summary(&completion.text);
+        let input_tokens = completion.input_tokens.unwrap_or(prompt.tokens);
+        let output_tokens = completion
+            .output_tokens
+            .unwrap_or_else(|| self.counter.count(&completion.text));
+        if summary.is_empty() {
+            let mut failed = offline(Some(format!(
+                "the model answered no usable text: {:?}",
+                completion.text.chars().take(120).collect::<String>()
+            )));
+            failed.input_tokens = input_tokens;
+            failed.output_tokens = output_tokens;
+            return failed;
+        }
+        if let Some(cache) = &self.cache {
+            let entry = CachedSummary {
+                summary: summary.clone(),
+                model: client.model().to_owned(),
+                prompt_version: PROMPT_VERSION.to_owned(),
+            };
+            if let Err(err) = cache.put(&cache_key(&symbol, client.model()), &entry) {
+                tracing::warn!(dir = %cache.dir().display(), "cannot write the summary cache: {err}");
+            }
+        }
+        SymbolSummary {
+            symbol_id: symbol.symbol_id,
+            summary,
+            source: SummarySource::Llm,
+            input_tokens,
+            output_tokens,
+            prompt: Some(prompt.text),
+            error: None,
+        }
+    }
+}
