@@ -1,0 +1,142 @@
+//! `POST /generate`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use doctown_events::{
+    EventContext, EventEmitter, GenerationCompleted, GenerationStarted, SymbolDocumented,
+};
+use doctown_generation::{Generator, SymbolInput, SymbolSummary};
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
+use serde::Deserialize;
+
+/// The `producer_version` of every event this worker sends.
+const PRODUCER: &str = concat!("doctown-generation/", env!("CARGO_PKG_VERSION"));
+
+/// What every request needs.
+#[derive(Debug, Clone)]
+pub(crate) struct GenerateService {
+    generator: Arc<Generator>,
+    max_cost_usd: Option<f64>,
+}
+
+impl GenerateService {
+    /// The service writing with `generator`, refusing jobs estimated above `max_cost_usd`.
+    pub(crate) fn new(generator: Generator, max_cost_usd: Option<f64>) -> Self {
+        Self {
+            generator: Arc::new(generator),
+            max_cost_usd,
+        }
+    }
+
+    /// Adds the routes.
+    pub(crate) fn configure(&self, config: &mut web::ServiceConfig) {
+        config
+            .app_data(web::Data::new(self.clone()))
+            .route("/generate", web::post().to(generate));
+    }
+}
+
+/// The body of `POST /generate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GenerateRequest {
+    job_id: Option<String>,
+    /// The symbols with their contexts (and, optionally, their code).
+    symbols: Vec<SymbolInput>,
+}
+
+/// The event payload of one summary.
+fn documented(summary: SymbolSummary) -> SymbolDocumented {
+    SymbolDocumented {
+        symbol_id: summary.symbol_id,
+        summary: summary.summary,
+        source: summary.source,
+        input_tokens: summary.input_tokens,
+        output_tokens: summary.output_tokens,
+        error: summary.error,
+    }
+}
+
+/// `POST /generate`.
+async fn generate(
+    request: HttpRequest,
+    service: web::Data<GenerateService>,
+    jobs: web::Data<Jobs>,
+    ValidJson(body): ValidJson<GenerateRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let job_id = job_id(body.job_id.as_deref())?;
+    let generator = Arc::clone(&service.generator);
+    let estimate = generator.estimate(&body.symbols);
+    Generator::check_budget(&estimate, service.max_cost_usd).map_err(|err| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "over_budget",
+            err.to_string(),
+        )
+        .with_field("symbols")
+    })?;
+    let started = GenerationStarted {
+        symbol_count: estimate.symbols,
+        mode: generator.mode(),
+        model: generator.model().to_owned(),
+        estimated_input_tokens: estimate.input_tokens,
+        estimated_cost_usd: estimate.cost_usd,
+    };
+    tracing::info!(%job_id, symbols = started.symbol_count, cost_bound = started.estimated_cost_usd, "generation job started");
+    let symbols = body.symbols;
+
+    // One JSON answer when asked for it rather than an event stream.
+    if accepts(&request, "application/json")
+        && !accepts(&request, doctown_events::sse::CONTENT_TYPE)
+    {
+        let order: HashMap<_, _> = symbols
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.symbol_id, i))
+            .collect();
+        let mut summaries = Vec::new();
+        let completed = generator
+            .generate(symbols, |summary| summaries.push(documented(summary)))
+            .await;
+        summaries.sort_by_key(|s| order.get(&s.symbol_id).copied());
+        return Ok(HttpResponse::Ok().json(serde_json::json!({
+            "summaries": summaries,
+            "completed": completed,
+        })));
+    }
+
+    let reason = jobs.clone();
+    Ok(stream_task(&jobs, move |sink, cancel| async move {
+        let mut emitter = EventEmitter::new(job_id, EventContext::default(), PRODUCER);
+        sink.send_async(emitter.emit(started)).await;
+        let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
+        let generating = async move {
+            generator
+                .generate(symbols, move |summary| {
+                    // The receiver lives until generation ends.
+                    let _ = done.send(summary);
+                })
+                .await
+        };
+        let forwarding = async {
+            while let Some(summary) = finished.recv().await {
+                sink.send_async(emitter.emit(documented(summary))).await;
+            }
+        };
+        let outcome = tokio::select! {
+            (completed, ()) = async { tokio::join!(generating, forwarding) } => Ok(completed),
+            () = cancel.cancelled() => Err(reason.reason()),
+        };
+        let envelope = match outcome {
+            Ok(completed) => emitter.finish(completed, Ok(())),
+            Err(info) => {
+                tracing::warn!(%job_id, code = %info.code, "generation job stopped");
+                emitter.finish(GenerationCompleted::default(), Err(info))
+            }
+        };
+        sink.send_async(envelope).await;
+    }))
+}
