@@ -8,10 +8,7 @@ use doctown_assembly::{
     Assembly, AssemblyError, AssemblyOptions, EmbeddedChunk, assemble, validate,
 };
 use doctown_common::FileAnalysis;
-use doctown_events::{
-    AssemblyCompleted, AssemblyStarted, ClusterCreated, ErrorInfo, EventContext, EventEmitter,
-    GraphCompleted,
-};
+use doctown_events::{AssemblyCompleted, AssemblyStarted, ErrorInfo, EventContext, EventEmitter};
 use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
 use serde::Deserialize;
 
@@ -63,16 +60,7 @@ fn field(err: &AssemblyError) -> String {
 
 /// The completion payload carrying `assembly`.
 fn completed(assembly: Assembly, started: Instant) -> AssemblyCompleted {
-    AssemblyCompleted {
-        cluster_count: assembly.clusters.len() as u64,
-        node_count: assembly.graph.nodes.len() as u64,
-        edge_count: assembly.graph.edges.len() as u64,
-        duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-        clusters: assembly.clusters,
-        symbol_clusters: assembly.symbol_clusters,
-        graph: Some(assembly.graph),
-        symbol_contexts: assembly.symbol_contexts,
-    }
+    assembly.into_completed(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX))
 }
 
 /// Assembles on a blocking thread: it is seconds of arithmetic.
@@ -122,22 +110,11 @@ async fn assemble_request(
         sink.send_async(emitter.emit(started_event)).await;
         let finished = match run_assembly(body.files, body.chunks, options).await {
             Ok(assembly) => {
-                for cluster in &assembly.clusters {
-                    sink.send_async(emitter.emit(ClusterCreated {
-                        cluster_id: cluster.cluster_id,
-                        label: cluster.label.clone(),
-                        member_count: cluster.member_count,
-                    }))
-                    .await;
+                let (clusters, graph) = assembly.progress();
+                for cluster in clusters {
+                    sink.send_async(emitter.emit(cluster)).await;
                 }
-                let graph = &assembly.graph;
-                sink.send_async(emitter.emit(GraphCompleted {
-                    node_count: graph.nodes.len() as u64,
-                    edge_count: graph.edges.len() as u64,
-                    edges_by_kind: graph.edges_by_kind(),
-                    density: graph.density,
-                }))
-                .await;
+                sink.send_async(emitter.emit(graph)).await;
                 emitter.finish(completed(assembly, started), Ok(()))
             }
             Err(info) => {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use doctown_common::{ChunkId, FileAnalysis, SymbolId};
 use doctown_docpack::{Cluster, Graph, SymbolContextEntry};
+use doctown_events::{AssemblyCompleted, ClusterCreated, GraphCompleted};
 use doctown_intel::resolve_calls;
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
@@ -67,6 +68,53 @@ pub struct Assembly {
     pub symbol_contexts: Vec<SymbolContextEntry>,
     /// The silhouette score of the clustering (-1..=1).
     pub silhouette: f32,
+}
+
+impl Assembly {
+    /// The progress events of this result, in the order they are sent: one
+    /// `assembly.cluster_created` per cluster, then `assembly.graph_completed`.
+    pub fn progress(&self) -> (Vec<ClusterCreated>, GraphCompleted) {
+        let clusters = self
+            .clusters
+            .iter()
+            .map(|cluster| ClusterCreated {
+                cluster_id: cluster.cluster_id,
+                label: cluster.label.clone(),
+                member_count: cluster.member_count,
+            })
+            .collect();
+        let graph = GraphCompleted {
+            node_count: self.graph.nodes.len() as u64,
+            edge_count: self.graph.edges.len() as u64,
+            edges_by_kind: self.graph.edges_by_kind(),
+            density: self.graph.density,
+        };
+        (clusters, graph)
+    }
+
+    /// The completion payload's counts, the stage having taken `duration_ms` (the result
+    /// itself left out, for callers that keep it).
+    pub fn summary(&self, duration_ms: u64) -> AssemblyCompleted {
+        AssemblyCompleted {
+            cluster_count: self.clusters.len() as u64,
+            node_count: self.graph.nodes.len() as u64,
+            edge_count: self.graph.edges.len() as u64,
+            duration_ms,
+            ..AssemblyCompleted::default()
+        }
+    }
+
+    /// The completion payload carrying this result, the stage having taken `duration_ms`.
+    pub fn into_completed(self, duration_ms: u64) -> AssemblyCompleted {
+        let counts = self.summary(duration_ms);
+        AssemblyCompleted {
+            clusters: self.clusters,
+            symbol_clusters: self.symbol_clusters,
+            graph: Some(self.graph),
+            symbol_contexts: self.symbol_contexts,
+            ..counts
+        }
+    }
 }
 
 /// How many representatives a cluster names.
