@@ -5,15 +5,12 @@
 mod batcher;
 mod routes;
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use doctown_embedding::{
-    DIMENSIONS, Device, Embedder, EmbedderOptions, EmbeddingCache, MODEL_ID, default_model_dir,
-};
+use doctown_embedding::{DIMENSIONS, EmbeddingCache, MODEL_ID, ModelSettings};
 use doctown_worker::{Identity, Readiness, ServeSettings, background_runtime, init_logging, run};
 
 use crate::batcher::{BatchPolicy, Batcher};
@@ -35,27 +32,8 @@ struct Command {
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Embedding settings")]
 struct EmbeddingSettings {
-    /// The folder scripts/fetch-model filled (default: ~/.cache/doctown/models/all-MiniLM-L6-v2).
-    #[arg(long, env = "DOCTOWN_MODEL_DIR", value_name = "DIR")]
-    model_dir: Option<PathBuf>,
-
-    /// ONNX Runtime's shared library (default: MODEL_DIR/lib/libonnxruntime.so).
-    #[arg(long, env = "ORT_DYLIB_PATH", value_name = "FILE")]
-    onnxruntime: Option<PathBuf>,
-
-    /// Where the model runs.
-    /// Where the model runs: `cpu`, or `cuda` (falls back to the CPU, with a warning, when the
-    /// GPU cannot be used; /health reports the device in use).
-    #[arg(long, env = "DOCTOWN_DEVICE", default_value = "cpu")]
-    device: Device,
-
-    /// Tokens kept per chunk.
-    #[arg(long, env = "DOCTOWN_EMBED_MAX_TOKENS", default_value_t = 256)]
-    max_tokens: usize,
-
-    /// Chunks run through the model at once (within a batch).
-    #[arg(long, env = "DOCTOWN_EMBED_MODEL_BATCH", default_value_t = 8)]
-    model_batch: usize,
+    #[command(flatten)]
+    model: ModelSettings,
 
     /// A batch runs as soon as this many chunks wait…
     #[arg(long, env = "DOCTOWN_EMBED_BATCH_MIN", default_value_t = 16)]
@@ -113,7 +91,7 @@ fn main() -> ExitCode {
     // The model loads in the background; /ping answers 204 until it is loaded and warmed up.
     let loading = service.clone();
     let handle = runtime.handle().clone();
-    std::thread::spawn(move || match load(&settings) {
+    std::thread::spawn(move || match settings.model.load() {
         Ok(embedder) => {
             let embedder = Arc::new(embedder);
             let policy = BatchPolicy {
@@ -143,29 +121,4 @@ fn main() -> ExitCode {
     });
     runtime.shutdown_background();
     code
-}
-
-/// Loads the model and runs it once, so the first request pays no warm-up.
-fn load(settings: &EmbeddingSettings) -> Result<Embedder, doctown_embedding::EmbeddingError> {
-    let options = EmbedderOptions {
-        max_tokens: settings.max_tokens,
-        batch_size: settings.model_batch,
-        device: settings.device,
-        ..EmbedderOptions::default()
-    };
-    let dir = settings.model_dir.clone().unwrap_or_else(default_model_dir);
-    let library = settings.onnxruntime.as_deref();
-    let embedder = match Embedder::load(&dir, library, options.clone()) {
-        Err(err) if options.device == Device::Cuda => {
-            tracing::warn!("{err}; running on the CPU instead");
-            let cpu = EmbedderOptions {
-                device: Device::Cpu,
-                ..options
-            };
-            Embedder::load(&dir, library, cpu)?
-        }
-        loaded => loaded?,
-    };
-    embedder.embed(&["fn warm_up() {}"])?;
-    Ok(embedder)
 }

@@ -9,8 +9,10 @@
 
 mod cache;
 mod embedder;
+mod settings;
 
 pub use cache::EmbeddingCache;
 pub use embedder::{
     DIMENSIONS, Device, Embedder, EmbedderOptions, EmbeddingError, MODEL_ID, default_model_dir,
 };
+pub use settings::ModelSettings;
