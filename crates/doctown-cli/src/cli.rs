@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 use doctown_ingest::IngestSettings;
+use doctown_pipeline::PipelineSettings;
 
 use crate::docpack::ExportFormat;
 
@@ -78,9 +79,17 @@ pub(crate) enum Command {
         #[command(flatten)]
         source: SourceArgs,
 
-        /// Where to write the docpack.
+        /// Where to write the docpack (default: NAME.docpack here, after the source).
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
+
+        /// Print the raw event stream (one JSON envelope per line) instead of progress.
+        #[arg(long)]
+        events: bool,
+
+        /// Every stage's settings.
+        #[command(flatten)]
+        settings: Box<PipelineSettings>,
     },
 
     /// Show a docpack's manifest, statistics, largest clusters and most central symbols.

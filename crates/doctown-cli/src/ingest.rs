@@ -53,6 +53,38 @@ impl Output {
     }
 }
 
+/// The ingest job `input` (at `git_ref`) names.
+pub(crate) fn job(
+    input: &str,
+    git_ref: Option<&str>,
+    settings: &IngestSettings,
+) -> Result<IngestJob, String> {
+    Ok(IngestJob {
+        input: input.to_owned(),
+        source: Source::parse(input, git_ref).map_err(|err| err.to_string())?,
+        git_ref: git_ref.map(str::to_owned),
+        options: settings.options(),
+        github: settings.github(),
+    })
+}
+
+/// A runtime for downloads and model requests (the job itself blocks this thread), and a token
+/// that Ctrl-C cancels, so an interrupted job still removes its temporary files and ends with a
+/// failed completion.
+pub(crate) fn runtime_and_interrupt() -> Result<(tokio::runtime::Runtime, CancellationToken), String>
+{
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|err| Error::from(err).to_string())?;
+    let cancel = CancellationToken::new();
+    let on_interrupt = cancel.clone();
+    ctrlc::set_handler(move || on_interrupt.cancel())
+        .map_err(|err| format!("cannot handle Ctrl-C: {err}"))?;
+    Ok((runtime, cancel))
+}
+
 /// Runs `doctown ingest`.
 pub(crate) fn run(
     input: &str,
@@ -60,13 +92,7 @@ pub(crate) fn run(
     events: bool,
     settings: &IngestSettings,
 ) -> Result<(), String> {
-    let job = IngestJob {
-        input: input.to_owned(),
-        source: Source::parse(input, git_ref).map_err(|err| err.to_string())?,
-        git_ref: git_ref.map(str::to_owned),
-        options: settings.options(),
-        github: settings.github(),
-    };
+    let job = job(input, git_ref, settings)?;
     let context = EventContext {
         repo_url: Some(job.source.to_string()),
         git_ref: job.git_ref.clone(),
@@ -93,18 +119,7 @@ pub(crate) fn run(
             chunks: 0,
         }
     };
-    // The job blocks this thread, so the downloads run on a runtime thread of their own.
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .map_err(|err| Error::from(err).to_string())?;
-    // Ctrl-C stops the job cleanly: its temporary files are removed and the stream still ends
-    // with a (failed) completion.
-    let cancel = CancellationToken::new();
-    let on_interrupt = cancel.clone();
-    ctrlc::set_handler(move || on_interrupt.cancel())
-        .map_err(|err| format!("cannot handle Ctrl-C: {err}"))?;
+    let (runtime, cancel) = runtime_and_interrupt()?;
     let mut write_error = None;
     let result = run_job(
         &job,
@@ -137,10 +152,12 @@ pub(crate) fn run(
     result.map(|_| ()).map_err(|info| info.message)
 }
 
-/// `1 file`, `2 files`.
-fn count(n: u64, noun: &str) -> String {
+/// `1 file`, `2 files`, `3 summaries`.
+pub(crate) fn count(n: u64, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")
+    } else if let Some(stem) = noun.strip_suffix('y') {
+        format!("{n} {stem}ies")
     } else {
         format!("{n} {noun}s")
     }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod docpack;
+mod generate;
 mod ingest;
 mod symbols;
 
@@ -72,7 +73,20 @@ fn run(command: Command) -> Result<(), String> {
             format,
             output,
         } => return docpack::export(&file, format, output.as_deref()),
-        Command::Generate { .. } => "generate",
+        Command::Generate {
+            source,
+            output,
+            events,
+            settings,
+        } => {
+            return generate::generate(
+                &source.source,
+                source.git_ref.as_deref(),
+                output.as_deref(),
+                events,
+                &settings,
+            );
+        }
         Command::Serve { .. } => "serve",
     };
     tracing::debug!(command = name, "dispatching");

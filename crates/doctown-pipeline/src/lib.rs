@@ -1,0 +1,573 @@
+//! Doctown's stages in one process, the embedded default: a repository in, a `.docpack` out.
+//!
+//! [`run`] drives the same library calls the workers make (ingest's `run_job`, the embedder,
+//! `assemble`, the `Generator`, `write_docpack`) and reports every step as the same events, so
+//! the CLI renders one stream whichever way the stages ran. Vectors and summaries are cached by
+//! content: a second run over an unchanged repository embeds nothing and asks the model nothing,
+//! and writes the same bytes.
+
+mod vectors;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::{DateTime, Utc};
+use doctown_assembly::{AssemblySettings, EmbeddedChunk, assemble};
+use doctown_common::{Chunk, FileAnalysis, Language};
+use doctown_docpack::{
+    DocpackContents, EmbeddingSet, Generator as DocpackGenerator, HashingWriter, Node, SourceChunk,
+    SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
+};
+use doctown_embedding::{DIMENSIONS, MODEL_ID, ModelSettings};
+use doctown_events::{
+    AssemblyStarted, BatchCompleted, BatchStarted, EmbeddingCompleted, Envelope, ErrorInfo,
+    EventEmitter, GenerationStarted, IngestCompleted, PackCompleted, PackStarted, Payload,
+    SymbolDocumented,
+};
+use doctown_generation::{GenerationSettings, Generator, SummaryCache, SymbolInput};
+use doctown_ingest::{IngestJob, IngestSettings, Source, run_job};
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+
+pub use vectors::VectorCache;
+
+/// Every stage's settings, as flags and `DOCTOWN_*` variables.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PipelineSettings {
+    #[command(flatten)]
+    /// What ingest reads and where GitHub is.
+    pub ingest: IngestSettings,
+    #[command(flatten)]
+    /// The embedding model.
+    pub model: ModelSettings,
+    #[command(flatten)]
+    /// Clusters and related edges.
+    pub assembly: AssemblySettings,
+    #[command(flatten)]
+    /// Summaries.
+    pub generation: GenerationSettings,
+    /// Neither read nor write the vector and summary caches.
+    #[arg(long, env = "DOCTOWN_NO_CACHE")]
+    pub no_cache: bool,
+}
+
+/// The stages, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Stage {
+    /// Reading, filtering and parsing the repository.
+    Ingest,
+    /// Embedding the chunks.
+    Embed,
+    /// Clusters, the graph, contexts.
+    Assemble,
+    /// Summaries.
+    Generate,
+    /// Writing the docpack.
+    Pack,
+}
+
+impl Stage {
+    /// Its name, as the CLI shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Embed => "embed",
+            Stage::Assemble => "assemble",
+            Stage::Generate => "generate",
+            Stage::Pack => "pack",
+        }
+    }
+}
+
+/// What a run made.
+#[derive(Debug, Clone)]
+pub struct PipelineOutcome {
+    /// Where the docpack is.
+    pub path: PathBuf,
+    /// Its id, checksum (SHA-256 of the file) and size.
+    pub pack: PackCompleted,
+    /// Ingest's totals.
+    pub ingest: IngestCompleted,
+    /// Embedding's totals.
+    pub embedding: EmbeddingCompleted,
+    /// Cluster labels with their sizes, largest first.
+    pub clusters: Vec<(String, u64)>,
+    /// Edges per kind, and in all.
+    pub edges: BTreeMap<String, u64>,
+    /// Generation's totals.
+    pub generation: doctown_events::GenerationCompleted,
+    /// Wall time per stage.
+    pub durations: Vec<(Stage, Duration)>,
+}
+
+/// Chunks embedded per `embedding.batch_*` event pair.
+const EMBED_BATCH: usize = 64;
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// What ingest reported, gathered from its events.
+#[derive(Default)]
+struct Ingested {
+    files: Vec<FileAnalysis>,
+    chunks: Vec<Chunk>,
+    sizes: BTreeMap<String, (u64, Option<Language>)>,
+}
+
+/// Runs every stage over `job` and writes the docpack to `output` (whole or not at all), sending
+/// each event to `send` as it happens. `runtime` drives downloads and model requests; `cancel`
+/// stops the run between steps (`cancelled` says why).
+pub fn run(
+    job: &IngestJob,
+    settings: &PipelineSettings,
+    output: &Path,
+    emitter: &mut EventEmitter,
+    runtime: &Handle,
+    cancel: &CancellationToken,
+    cancelled: &dyn Fn() -> ErrorInfo,
+    send: &mut dyn FnMut(&Envelope),
+) -> Result<PipelineOutcome, ErrorInfo> {
+    let mut durations = Vec::new();
+    let check = |cancel: &CancellationToken| {
+        if cancel.is_cancelled() {
+            Err(cancelled())
+        } else {
+            Ok(())
+        }
+    };
+
+    // Ingest.
+    let started = Instant::now();
+    let mut ingested = Ingested::default();
+    let ingest = run_job(job, emitter, runtime, cancel, cancelled, &mut |envelope| {
+        match &envelope.payload {
+            Payload::IngestFileDetected(file) => {
+                ingested
+                    .sizes
+                    .insert(file.path.clone(), (file.size_bytes, file.language));
+            }
+            Payload::IngestFileParsed(file) => ingested.files.push(file.clone()),
+            Payload::IngestChunkCreated(chunk) => ingested.chunks.push(chunk.clone()),
+            _ => {}
+        }
+        send(&envelope);
+    })?;
+    durations.push((Stage::Ingest, started.elapsed()));
+    check(cancel)?;
+
+    // Embed.
+    let started = Instant::now();
+    let (vectors, embedding) = embed(&ingested.chunks, settings, emitter, cancel, send)
+        .map_err(|info| {
+            send(&emitter.finish(EmbeddingCompleted::default(), Err(info.clone())));
+            info
+        })?;
+    durations.push((Stage::Embed, started.elapsed()));
+    check(cancel)?;
+
+    // Assemble.
+    let started = Instant::now();
+    send(&emitter.emit(AssemblyStarted {
+        chunk_count: ingested.chunks.len() as u64,
+        symbol_count: ingested.files.iter().map(|f| f.symbols.len() as u64).sum(),
+    }));
+    let embedded: Vec<EmbeddedChunk> = ingested
+        .chunks
+        .iter()
+        .zip(&vectors)
+        .map(|(chunk, vector)| EmbeddedChunk {
+            chunk_id: chunk.chunk_id,
+            path: chunk.path.clone(),
+            symbol_ids: chunk.symbol_ids.clone(),
+            vector: vector.clone(),
+        })
+        .collect();
+    let assembly = match assemble(
+        std::mem::take(&mut ingested.files),
+        &embedded,
+        &settings.assembly.options(),
+    ) {
+        Ok(assembly) => assembly,
+        Err(err) => {
+            let info = ErrorInfo::new("assembly_failed", err.to_string());
+            send(&emitter.finish(
+                doctown_events::AssemblyCompleted::default(),
+                Err(info.clone()),
+            ));
+            return Err(info);
+        }
+    };
+    drop(embedded);
+    let (cluster_events, graph_event) = assembly.progress();
+    for event in cluster_events {
+        send(&emitter.emit(event));
+    }
+    let edges: BTreeMap<String, u64> = graph_event
+        .edges_by_kind
+        .iter()
+        .map(|(kind, n)| (format!("{kind:?}").to_lowercase(), *n))
+        .collect();
+    send(&emitter.emit(graph_event));
+    let duration = started.elapsed();
+    send(&emitter.finish(assembly.summary(millis(duration)), Ok(())));
+    durations.push((Stage::Assemble, duration));
+    check(cancel)?;
+
+    // Generate.
+    let started = Instant::now();
+    let generation_settings = &settings.generation;
+    let cache = (!settings.no_cache).then(|| SummaryCache::new(generation_settings.cache_dir()));
+    let generator = Generator::new(
+        generation_settings.llm(),
+        cache,
+        generation_settings.prompt_budget_tokens,
+        generation_settings.llm_concurrency,
+    )
+    .map_err(|err| ErrorInfo::new("generation_failed", err.to_string()))?;
+    let mut code: HashMap<_, String> = HashMap::new();
+    for chunk in &ingested.chunks {
+        for id in &chunk.symbol_ids {
+            let text = code.entry(*id).or_default();
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&chunk.content);
+        }
+    }
+    let symbols: Vec<SymbolInput> = assembly
+        .symbol_contexts
+        .iter()
+        .map(|entry| SymbolInput {
+            symbol_id: entry.symbol_id,
+            context: entry.context.clone(),
+            code: code.remove(&entry.symbol_id),
+        })
+        .collect();
+    drop(code);
+    let estimate = generator.estimate(&symbols);
+    if let Err(err) = Generator::check_budget(&estimate, generation_settings.max_cost_usd) {
+        let info = ErrorInfo::new("over_budget", err.to_string());
+        send(&emitter.finish(
+            doctown_events::GenerationCompleted::default(),
+            Err(info.clone()),
+        ));
+        return Err(info);
+    }
+    send(&emitter.emit(GenerationStarted {
+        symbol_count: estimate.symbols,
+        mode: generator.mode(),
+        model: generator.model().to_owned(),
+        estimated_input_tokens: estimate.input_tokens,
+        estimated_cost_usd: estimate.cost_usd,
+    }));
+    let mut summaries = HashMap::new();
+    let mut prompts = HashMap::new();
+    let generation = runtime.block_on(generator.generate(symbols, |summary| {
+        if let Some(prompt) = summary.prompt.clone() {
+            prompts.insert(summary.symbol_id, prompt);
+        }
+        summaries.insert(summary.symbol_id, summary.summary.clone());
+        send(&emitter.emit(SymbolDocumented {
+            symbol_id: summary.symbol_id,
+            summary: summary.summary,
+            source: summary.source,
+            input_tokens: summary.input_tokens,
+            output_tokens: summary.output_tokens,
+            error: summary.error,
+        }));
+    }));
+    send(&emitter.finish(generation.clone(), Ok(())));
+    durations.push((Stage::Generate, started.elapsed()));
+    check(cancel)?;
+
+    // Pack.
+    let started = Instant::now();
+    let contents = contents(
+        job,
+        &ingest,
+        &ingested,
+        &assembly,
+        vectors,
+        &summaries,
+        &mut prompts,
+    );
+    send(&emitter.emit(PackStarted {
+        symbol_count: contents.nodes.len() as u64,
+        chunk_count: ingested.chunks.len() as u64,
+    }));
+    let pack = match write_file(contents, output) {
+        Ok(pack) => pack,
+        Err(info) => {
+            send(&emitter.finish(PackCompleted::default(), Err(info.clone())));
+            return Err(info);
+        }
+    };
+    let duration = started.elapsed();
+    let pack = PackCompleted {
+        duration_ms: millis(duration),
+        ..pack
+    };
+    send(&emitter.finish(pack.clone(), Ok(())));
+    durations.push((Stage::Pack, duration));
+
+    let mut clusters: Vec<(String, u64)> = assembly
+        .clusters
+        .iter()
+        .map(|c| (c.label.clone(), c.member_count))
+        .collect();
+    clusters.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(PipelineOutcome {
+        path: output.to_path_buf(),
+        pack,
+        ingest,
+        embedding,
+        clusters,
+        edges,
+        generation,
+        durations,
+    })
+}
+
+/// Every chunk's vector, in order: from the cache where it is, else from the model, in batches
+/// that each send `embedding.batch_started` / `batch_completed`.
+fn embed(
+    chunks: &[Chunk],
+    settings: &PipelineSettings,
+    emitter: &mut EventEmitter,
+    cancel: &CancellationToken,
+    send: &mut dyn FnMut(&Envelope),
+) -> Result<(Vec<Vec<f32>>, EmbeddingCompleted), ErrorInfo> {
+    let started = Instant::now();
+    let model_key = format!("{MODEL_ID}/{}", settings.model.max_tokens);
+    let cache = (!settings.no_cache).then(|| {
+        VectorCache::new(
+            doctown_common::cache_dir().join("vectors"),
+            model_key.clone(),
+        )
+    });
+    let mut vectors: Vec<Option<Vec<f32>>> = chunks
+        .iter()
+        .map(|chunk| {
+            cache
+                .as_ref()
+                .and_then(|cache| cache.get(&chunk.content, DIMENSIONS))
+        })
+        .collect();
+    let missing: Vec<usize> = (0..chunks.len()).filter(|&i| vectors[i].is_none()).collect();
+    let mut totals = EmbeddingCompleted {
+        chunk_count: chunks.len() as u64,
+        cached_count: (chunks.len() - missing.len()) as u64,
+        ..EmbeddingCompleted::default()
+    };
+    if !missing.is_empty() {
+        let embedder = settings
+            .model
+            .load()
+            .map_err(|err| ErrorInfo::new("model_unavailable", err.to_string()))?;
+        for (batch, indices) in missing.chunks(EMBED_BATCH).enumerate() {
+            if cancel.is_cancelled() {
+                return Err(ErrorInfo::new("cancelled", "interrupted; nothing was kept"));
+            }
+            let batch_id = format!("b{batch}");
+            let batch_started = Instant::now();
+            send(&emitter.emit(BatchStarted {
+                batch_id: batch_id.clone(),
+                chunk_count: indices.len() as u64,
+            }));
+            let texts: Vec<&str> = indices.iter().map(|&i| chunks[i].content.as_str()).collect();
+            let embedded = embedder
+                .embed(&texts)
+                .map_err(|err| ErrorInfo::new("embedding_failed", err.to_string()))?;
+            for (&i, vector) in indices.iter().zip(embedded) {
+                if let Some(cache) = &cache
+                    && let Err(err) = cache.put(&chunks[i].content, &vector)
+                {
+                    tracing::warn!("cannot write the vector cache: {err}");
+                }
+                vectors[i] = Some(vector);
+            }
+            totals.batch_count += 1;
+            send(&emitter.emit(BatchCompleted {
+                batch_id,
+                chunk_count: indices.len() as u64,
+                cached_count: 0,
+                model: MODEL_ID.into(),
+                duration_ms: millis(batch_started.elapsed()),
+                vectors: Vec::new(),
+            }));
+        }
+    }
+    totals.duration_ms = millis(started.elapsed());
+    send(&emitter.finish(totals.clone(), Ok(())));
+    let vectors = vectors.into_iter().map(Option::unwrap_or_default).collect();
+    Ok((vectors, totals))
+}
+
+/// When the docpack is dated: `SOURCE_DATE_EPOCH` when set, else the newest modification time
+/// of a local source's files (so an unchanged tree gives the same bytes), else now.
+fn created_at(job: &IngestJob, ingested: &Ingested) -> DateTime<Utc> {
+    if let Some(seconds) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        && let Some(date) = DateTime::from_timestamp(seconds, 0)
+    {
+        return date;
+    }
+    let root = match &job.source {
+        Source::Directory(root) | Source::GitCheckout(root) => Some(root.clone()),
+        Source::Archive(path, _) => {
+            return std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .map_or_else(|_| Utc::now(), |t| seconds(t));
+        }
+        Source::GitHub(_) => None,
+    };
+    let newest = root.and_then(|root| {
+        ingested
+            .sizes
+            .keys()
+            .filter_map(|path| std::fs::metadata(root.join(path)).and_then(|m| m.modified()).ok())
+            .max()
+    });
+    newest.map_or_else(Utc::now, seconds)
+}
+
+/// `time`, to the second (tar headers keep seconds).
+fn seconds(time: SystemTime) -> DateTime<Utc> {
+    let seconds = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(0), 0).unwrap_or_default()
+}
+
+/// The docpack's contents.
+fn contents(
+    job: &IngestJob,
+    ingest: &IngestCompleted,
+    ingested: &Ingested,
+    assembly: &doctown_assembly::Assembly,
+    vectors: Vec<Vec<f32>>,
+    summaries: &HashMap<doctown_common::SymbolId, String>,
+    prompts: &mut HashMap<doctown_common::SymbolId, String>,
+) -> DocpackContents {
+    let centrality: HashMap<&str, f64> = assembly
+        .graph
+        .nodes
+        .iter()
+        .map(|n| (n.id.as_str(), n.centrality))
+        .collect();
+    let nodes: Vec<Node> = assembly
+        .files
+        .iter()
+        .flat_map(|file| {
+            file.symbols.iter().map(|symbol| Node {
+                byte_range: symbol.byte_range,
+                centrality: centrality
+                    .get(symbol.id.to_string().as_str())
+                    .copied()
+                    .unwrap_or(0.0),
+                cluster_id: assembly.symbol_clusters.get(&symbol.id).copied(),
+                doc: symbol.doc.clone(),
+                id: symbol.id,
+                kind: symbol.kind,
+                language: file.language,
+                line_range: symbol.line_range,
+                name: symbol.name.clone(),
+                parent: symbol.parent,
+                path: file.path.clone(),
+                qualified_name: symbol.qualified_name.clone(),
+                signature: symbol.signature.clone(),
+                summary: summaries.get(&symbol.id).cloned(),
+                visibility: symbol.visibility,
+            })
+        })
+        .collect();
+    let mut chunks_by_file: BTreeMap<&str, Vec<SourceChunk>> = BTreeMap::new();
+    for chunk in &ingested.chunks {
+        chunks_by_file
+            .entry(chunk.path.as_str())
+            .or_default()
+            .push(SourceChunk {
+                byte_range: chunk.byte_range,
+                chunk_id: chunk.chunk_id,
+                line_range: chunk.line_range,
+                symbol_ids: chunk.symbol_ids.clone(),
+            });
+    }
+    let source_map: Vec<SourceFile> = ingested
+        .sizes
+        .iter()
+        .map(|(path, (bytes, language))| SourceFile {
+            bytes: *bytes,
+            chunks: chunks_by_file.remove(path.as_str()).unwrap_or_default(),
+            language: *language,
+            path: path.clone(),
+        })
+        .collect();
+    let mut embeddings = EmbeddingSet::new(DIMENSIONS as u32);
+    for (chunk, vector) in ingested.chunks.iter().zip(vectors) {
+        if let Err(err) = embeddings.insert(chunk.chunk_id, vector) {
+            tracing::warn!("a vector left out of the docpack: {err}");
+        }
+    }
+    let symbol_contexts: Vec<SymbolContextEntry> = assembly
+        .symbol_contexts
+        .iter()
+        .map(|entry| SymbolContextEntry {
+            context: entry.context.clone(),
+            prompt: prompts.remove(&entry.symbol_id),
+            symbol_id: entry.symbol_id,
+        })
+        .collect();
+    DocpackContents {
+        created_at: created_at(job, ingested),
+        generator: DocpackGenerator {
+            name: "doctown".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        source: SourceInfo {
+            commit_hash: ingest.commit_sha.clone(),
+            git_ref: job.git_ref.clone(),
+            repo_url: job.source.to_string(),
+        },
+        nodes,
+        graph: assembly.graph.clone(),
+        clusters: assembly.clusters.clone(),
+        source_map,
+        embeddings: Some(embeddings),
+        symbol_contexts: Some(symbol_contexts),
+    }
+}
+
+/// Writes the docpack beside `output` and renames it into place, so `output` is never half
+/// written; gives its id, checksum and size.
+fn write_file(contents: DocpackContents, output: &Path) -> Result<PackCompleted, ErrorInfo> {
+    let io = |what: &str, err: std::io::Error| {
+        ErrorInfo::new("io", format!("cannot {what} {}: {err}", output.display()))
+    };
+    let folder = match output.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let file = tempfile::Builder::new()
+        .prefix(".doctown-")
+        .suffix(".docpack.partial")
+        .tempfile_in(folder)
+        .map_err(|err| io("write beside", err))?;
+    let mut out = HashingWriter::new(BufWriter::new(file.as_file()));
+    let manifest = write_docpack(contents, &mut out)
+        .map_err(|err| ErrorInfo::new(err.code(), err.to_string()))?;
+    out.flush().map_err(|err| io("write", err))?;
+    let (size, checksum) = out.finish();
+    file.persist(output).map_err(|err| io("write", err.error))?;
+    Ok(PackCompleted {
+        docpack_id: Some(manifest.docpack_id),
+        checksum: Some(checksum),
+        size_bytes: size,
+        url: None,
+        duration_ms: 0,
+    })
+}
