@@ -123,15 +123,20 @@ const REPRESENTATIVES: usize = 3;
 /// Assembles `chunks` (with their vectors) and the `files` they came from, resolving the
 /// files' calls across the repository first. Refuses vectors of different dimensions or holding
 /// non-numbers, repeated chunk ids, and chunks naming symbols that no file has. The same input
-/// gives the same output.
+/// gives the same output, in whatever order its files and chunks come (a parallel ingest sends
+/// them as they are parsed): both are put in path order first.
 pub fn assemble(
     mut files: Vec<FileAnalysis>,
     chunks: &[EmbeddedChunk],
     options: &AssemblyOptions,
 ) -> Result<Assembly, AssemblyError> {
     validate(&files, chunks)?;
+    files.sort_by(|a, b| a.path.cmp(&b.path));
     resolve_calls(&mut files);
     let files = files;
+    let mut chunks: Vec<&EmbeddedChunk> = chunks.iter().collect();
+    chunks.sort_by(|a, b| a.path.cmp(&b.path).then(a.chunk_id.cmp(&b.chunk_id)));
+    let chunks = chunks.as_slice();
     let vectors: Vec<&[f32]> = chunks.iter().map(|c| c.vector.as_slice()).collect();
     let clustering = cluster(&vectors, &options.clusters)?;
 
@@ -286,7 +291,7 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Pairs of symbols whose embeddings (the normalised sum of their chunks') are similar.
 fn related_symbols(
     files: &[FileAnalysis],
-    chunks: &[EmbeddedChunk],
+    chunks: &[&EmbeddedChunk],
     options: &AssemblyOptions,
 ) -> Vec<(SymbolId, SymbolId, f32)> {
     let Some(dims) = chunks.first().map(|c| c.vector.len()) else {

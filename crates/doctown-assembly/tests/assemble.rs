@@ -133,7 +133,14 @@ fn clusters_graph_and_contexts_of_two_families() {
     assert_eq!(load.cluster_label.as_ref(), Some(config_label));
     assert!(load.centrality > 0.0);
 
-    // Deterministic.
+    // Deterministic, whatever order files and chunks arrive in.
+    assert_eq!(
+        assemble(files.clone(), &chunks, &AssemblyOptions::default()).unwrap(),
+        assembly
+    );
+    let (mut files, mut chunks) = (files, chunks);
+    files.reverse();
+    chunks.reverse();
     assert_eq!(
         assemble(files, &chunks, &AssemblyOptions::default()).unwrap(),
         assembly

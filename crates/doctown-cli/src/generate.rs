@@ -350,9 +350,18 @@ mod tests {
 
     #[test]
     fn outputs_are_named_after_the_source() {
-        assert_eq!(default_output("https://github.com/rust-lang/log"), PathBuf::from("log.docpack"));
-        assert_eq!(default_output("https://github.com/a/b.git"), PathBuf::from("b.docpack"));
-        assert_eq!(default_output("../work/crates/"), PathBuf::from("crates.docpack"));
+        assert_eq!(
+            default_output("https://github.com/rust-lang/log"),
+            PathBuf::from("log.docpack")
+        );
+        assert_eq!(
+            default_output("https://github.com/a/b.git"),
+            PathBuf::from("b.docpack")
+        );
+        assert_eq!(
+            default_output("../work/crates/"),
+            PathBuf::from("crates.docpack")
+        );
         assert_eq!(default_output("repo.tar.gz"), PathBuf::from("repo.docpack"));
     }
 }

@@ -88,7 +88,7 @@ async fn main() {
         api_key: Some("local".into()),
         organization: None,
         model: model.clone(),
-        max_output_tokens: 100,
+        max_output_tokens: 60,
         timeout: Duration::from_secs(300),
         max_attempts: 3,
         retry_base: Duration::from_millis(500),

@@ -48,9 +48,22 @@ pub struct PipelineSettings {
     #[command(flatten)]
     /// Summaries.
     pub generation: GenerationSettings,
+    /// Where vectors (and, unless DOCTOWN_SUMMARY_CACHE_DIR says otherwise, summaries) are
+    /// cached (default: ~/.cache/doctown).
+    #[arg(long, env = "DOCTOWN_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Neither read nor write the vector and summary caches.
     #[arg(long, env = "DOCTOWN_NO_CACHE")]
     pub no_cache: bool,
+}
+
+impl PipelineSettings {
+    /// The cache folder.
+    fn cache_root(&self) -> PathBuf {
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(doctown_common::cache_dir)
+    }
 }
 
 /// The stages, in order.
@@ -160,8 +173,8 @@ pub fn run(
 
     // Embed.
     let started = Instant::now();
-    let (vectors, embedding) = embed(&ingested.chunks, settings, emitter, cancel, send)
-        .map_err(|info| {
+    let (vectors, embedding) =
+        embed(&ingested.chunks, settings, emitter, cancel, send).map_err(|info| {
             send(&emitter.finish(EmbeddingCompleted::default(), Err(info.clone())));
             info
         })?;
@@ -219,7 +232,14 @@ pub fn run(
     // Generate.
     let started = Instant::now();
     let generation_settings = &settings.generation;
-    let cache = (!settings.no_cache).then(|| SummaryCache::new(generation_settings.cache_dir()));
+    let cache = (!settings.no_cache).then(|| {
+        SummaryCache::new(
+            generation_settings
+                .summary_cache_dir
+                .clone()
+                .unwrap_or_else(|| settings.cache_root().join("summaries")),
+        )
+    });
     let generator = Generator::new(
         generation_settings.llm(),
         cache,
@@ -342,12 +362,8 @@ fn embed(
 ) -> Result<(Vec<Vec<f32>>, EmbeddingCompleted), ErrorInfo> {
     let started = Instant::now();
     let model_key = format!("{MODEL_ID}/{}", settings.model.max_tokens);
-    let cache = (!settings.no_cache).then(|| {
-        VectorCache::new(
-            doctown_common::cache_dir().join("vectors"),
-            model_key.clone(),
-        )
-    });
+    let cache = (!settings.no_cache)
+        .then(|| VectorCache::new(settings.cache_root().join("vectors"), model_key.clone()));
     let mut vectors: Vec<Option<Vec<f32>>> = chunks
         .iter()
         .map(|chunk| {
@@ -356,7 +372,9 @@ fn embed(
                 .and_then(|cache| cache.get(&chunk.content, DIMENSIONS))
         })
         .collect();
-    let missing: Vec<usize> = (0..chunks.len()).filter(|&i| vectors[i].is_none()).collect();
+    let missing: Vec<usize> = (0..chunks.len())
+        .filter(|&i| vectors[i].is_none())
+        .collect();
     let mut totals = EmbeddingCompleted {
         chunk_count: chunks.len() as u64,
         cached_count: (chunks.len() - missing.len()) as u64,
@@ -377,7 +395,10 @@ fn embed(
                 batch_id: batch_id.clone(),
                 chunk_count: indices.len() as u64,
             }));
-            let texts: Vec<&str> = indices.iter().map(|&i| chunks[i].content.as_str()).collect();
+            let texts: Vec<&str> = indices
+                .iter()
+                .map(|&i| chunks[i].content.as_str())
+                .collect();
             let embedded = embedder
                 .embed(&texts)
                 .map_err(|err| ErrorInfo::new("embedding_failed", err.to_string()))?;
@@ -429,7 +450,11 @@ fn created_at(job: &IngestJob, ingested: &Ingested) -> DateTime<Utc> {
         ingested
             .sizes
             .keys()
-            .filter_map(|path| std::fs::metadata(root.join(path)).and_then(|m| m.modified()).ok())
+            .filter_map(|path| {
+                std::fs::metadata(root.join(path))
+                    .and_then(|m| m.modified())
+                    .ok()
+            })
             .max()
     });
     newest.map_or_else(Utc::now, seconds)

@@ -70,6 +70,10 @@ mod tests {
         cache.put("fn a() {}", &[0.5, -1.0, 2.25]).unwrap();
         assert_eq!(cache.get("fn a() {}", 3), Some(vec![0.5, -1.0, 2.25]));
         assert!(cache.get("fn a() {}", 4).is_none());
-        assert!(VectorCache::new(dir.path(), "m/128").get("fn a() {}", 3).is_none());
+        assert!(
+            VectorCache::new(dir.path(), "m/128")
+                .get("fn a() {}", 3)
+                .is_none()
+        );
     }
 }

@@ -1,0 +1,161 @@
+//! The main job end to end on real source files (doctown-intel's samples, copied into a folder)
+//! with the real embedding model (`scripts/fetch-model`) and offline summaries: a verified
+//! docpack, the same bytes from a warm second run that embeds nothing, only an edited file's
+//! chunks embedded again, and bad input refused with nothing left behind.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Cursor;
+use std::path::Path;
+
+use clap::Parser;
+use doctown_common::JobId;
+use doctown_docpack::{ReadLimits, read_docpack};
+use doctown_events::{Envelope, ErrorInfo, EventContext, EventEmitter, EventType, SequenceCheck};
+use doctown_ingest::{IngestJob, Source};
+use doctown_pipeline::{PipelineOutcome, PipelineSettings, run};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Parser)]
+struct Args {
+    #[command(flatten)]
+    settings: PipelineSettings,
+}
+
+fn settings(cache: &Path) -> PipelineSettings {
+    Args::parse_from(["test", "--cache-dir", cache.to_str().unwrap(), "--offline"]).settings
+}
+
+/// A folder holding the sample files.
+fn repository(dir: &Path) {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../doctown-intel/tests/fixtures");
+    for name in ["sample.py", "sample.rs", "sample.go", "sample.ts"] {
+        std::fs::copy(fixtures.join(name), dir.join(name)).unwrap();
+    }
+}
+
+fn generate(
+    repo: &Path,
+    cache: &Path,
+    output: &Path,
+) -> (Result<PipelineOutcome, ErrorInfo>, Vec<Envelope>) {
+    let input = repo.to_str().unwrap();
+    let settings = settings(cache);
+    let job = IngestJob {
+        input: input.to_owned(),
+        source: Source::parse(input, None).unwrap(),
+        git_ref: None,
+        options: settings.ingest.options(),
+        github: settings.ingest.github(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut emitter = EventEmitter::new(JobId::generate(), EventContext::default(), "test");
+    let mut events = Vec::new();
+    let outcome = run(
+        &job,
+        &settings,
+        output,
+        &mut emitter,
+        runtime.handle(),
+        &CancellationToken::new(),
+        &|| ErrorInfo::new("cancelled", "cancelled"),
+        &mut |envelope| events.push(envelope.clone()),
+    );
+    (outcome, events)
+}
+
+#[test]
+fn a_folder_becomes_a_verified_docpack_and_an_unchanged_one_the_same_bytes() {
+    let work = tempfile::tempdir().unwrap();
+    let (repo, cache) = (work.path().join("repo"), work.path().join("cache"));
+    std::fs::create_dir_all(&repo).unwrap();
+    repository(&repo);
+    let output = work.path().join("out.docpack");
+
+    let (first, events) = generate(&repo, &cache, &output);
+    let first = first.unwrap();
+    // One stream, in order: each stage's events end with its completion.
+    let mut check = SequenceCheck::new();
+    for envelope in &events {
+        envelope.validate().unwrap();
+        check.observe(envelope).unwrap();
+    }
+    let completions: Vec<EventType> = events
+        .iter()
+        .filter(|e| e.status.is_some())
+        .map(Envelope::event_type)
+        .collect();
+    assert_eq!(
+        completions,
+        [
+            EventType::IngestCompleted,
+            EventType::EmbeddingCompleted,
+            EventType::AssemblyCompleted,
+            EventType::GenerationCompleted,
+            EventType::PackCompleted,
+        ]
+    );
+    assert_eq!(first.embedding.cached_count, 0);
+    assert!(first.embedding.chunk_count > 20);
+    let bytes = std::fs::read(&output).unwrap();
+    let docpack =
+        read_docpack(&bytes[..], Cursor::new(Vec::new()), &ReadLimits::default()).unwrap();
+    let symbols: u64 = first.ingest.symbols_by_kind.values().sum();
+    assert_eq!(docpack.nodes.nodes.len() as u64, symbols);
+    assert!(docpack.nodes.nodes.iter().all(|n| n.summary.is_some()));
+    assert!(!docpack.clusters.clusters.is_empty());
+    assert_eq!(
+        docpack.embeddings.as_ref().unwrap().len() as u64,
+        first.embedding.chunk_count
+    );
+    assert_eq!(first.generation.offline, symbols);
+
+    // Warm: nothing embedded, the same bytes.
+    let second_output = work.path().join("again.docpack");
+    let (second, _) = generate(&repo, &cache, &second_output);
+    let second = second.unwrap();
+    assert_eq!(second.embedding.cached_count, second.embedding.chunk_count);
+    assert_eq!(
+        second.pack.checksum, first.pack.checksum,
+        "a warm run writes the same bytes"
+    );
+
+    // One file edited: only its changed chunks are embedded again.
+    let edited = repo.join("sample.py");
+    let mut text = std::fs::read_to_string(&edited).unwrap();
+    text.push_str("\n\ndef added_later(x):\n    return x * 2\n");
+    std::fs::write(&edited, text).unwrap();
+    let (third, _) = generate(&repo, &cache, &work.path().join("edited.docpack"));
+    let third = third.unwrap();
+    let embedded = third.embedding.chunk_count - third.embedding.cached_count;
+    assert!(
+        (1..=3).contains(&embedded),
+        "{embedded} chunks embedded again"
+    );
+    assert_ne!(third.pack.checksum, first.pack.checksum);
+}
+
+#[test]
+fn an_unwritable_output_fails_and_leaves_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let (repo, cache) = (work.path().join("repo"), work.path().join("cache"));
+    std::fs::create_dir_all(&repo).unwrap();
+    repository(&repo);
+    let output = work.path().join("missing-folder").join("out.docpack");
+    let (outcome, events) = generate(&repo, &cache, &output);
+    let err = outcome.unwrap_err();
+    assert!(err.message.contains("missing-folder"), "{}", err.message);
+    let last = events.last().unwrap();
+    assert_eq!(last.event_type(), EventType::PackCompleted);
+    assert!(last.error.is_some());
+    assert!(!output.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}
