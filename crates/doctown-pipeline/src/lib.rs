@@ -173,10 +173,9 @@ pub fn run(
 
     // Embed.
     let started = Instant::now();
-    let (vectors, embedding) =
-        embed(&ingested.chunks, settings, emitter, cancel, send).map_err(|info| {
+    let (vectors, embedding) = embed(&ingested.chunks, settings, emitter, cancel, send)
+        .inspect_err(|info| {
             send(&emitter.finish(EmbeddingCompleted::default(), Err(info.clone())));
-            info
         })?;
     durations.push((Stage::Embed, started.elapsed()));
     check(cancel)?;
@@ -442,7 +441,7 @@ fn created_at(job: &IngestJob, ingested: &Ingested) -> DateTime<Utc> {
         Source::Archive(path, _) => {
             return std::fs::metadata(path)
                 .and_then(|m| m.modified())
-                .map_or_else(|_| Utc::now(), |t| seconds(t));
+                .map_or_else(|_| Utc::now(), seconds);
         }
         Source::GitHub(_) => None,
     };
