@@ -5,12 +5,11 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use doctown_common::JobId;
-use doctown_events::{Envelope, ErrorInfo, EventContext, EventEmitter, Payload};
+use doctown_events::{Envelope, ErrorInfo, Payload};
 use doctown_pipeline::{PipelineOutcome, PipelineSettings, run};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::ingest::{count, job, runtime_and_interrupt};
+use crate::ingest::{count, emitter, job, runtime_and_interrupt};
 
 /// How progress is shown.
 enum View {
@@ -209,16 +208,7 @@ pub(crate) fn generate(
 ) -> Result<(), String> {
     let job = job(input, git_ref, &settings.ingest)?;
     let output = output.map_or_else(|| default_output(input), Path::to_path_buf);
-    let context = EventContext {
-        repo_url: Some(job.source.to_string()),
-        git_ref: job.git_ref.clone(),
-        user_id: None,
-    };
-    let mut emitter = EventEmitter::new(
-        JobId::generate(),
-        context,
-        concat!("doctown-cli/", env!("CARGO_PKG_VERSION")),
-    );
+    let mut emitter = emitter(&job);
     let mut view = if events {
         View::Events(BufWriter::new(io::stdout()))
     } else {

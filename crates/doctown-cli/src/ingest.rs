@@ -68,6 +68,20 @@ pub(crate) fn job(
     })
 }
 
+/// The emitter of a new job reading `job`'s source.
+pub(crate) fn emitter(job: &IngestJob) -> EventEmitter {
+    let context = EventContext {
+        repo_url: Some(job.source.to_string()),
+        git_ref: job.git_ref.clone(),
+        user_id: None,
+    };
+    EventEmitter::new(
+        JobId::generate(),
+        context,
+        concat!("doctown-cli/", env!("CARGO_PKG_VERSION")),
+    )
+}
+
 /// A runtime for downloads and model requests (the job itself blocks this thread), and a token
 /// that Ctrl-C cancels, so an interrupted job still removes its temporary files and ends with a
 /// failed completion.
@@ -93,16 +107,7 @@ pub(crate) fn run(
     settings: &IngestSettings,
 ) -> Result<(), String> {
     let job = job(input, git_ref, settings)?;
-    let context = EventContext {
-        repo_url: Some(job.source.to_string()),
-        git_ref: job.git_ref.clone(),
-        user_id: None,
-    };
-    let mut emitter = EventEmitter::new(
-        JobId::generate(),
-        context,
-        concat!("doctown-cli/", env!("CARGO_PKG_VERSION")),
-    );
+    let mut emitter = emitter(&job);
     let mut output = if events {
         Output::Events(BufWriter::new(io::stdout()))
     } else {

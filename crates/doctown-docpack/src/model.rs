@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use doctown_common::{ByteRange, ChunkId, Language, LineRange, SymbolId, SymbolKind, Visibility};
+use doctown_common::{
+    ByteRange, ChunkId, FileAnalysis, Language, LineRange, Symbol, SymbolId, SymbolKind, Visibility,
+};
 use serde::{Deserialize, Serialize};
 
 /// `manifest.json`: what the docpack is, where it came from, and the checksums of its members.
@@ -164,6 +166,35 @@ pub struct Node {
     pub summary: Option<String>,
     /// Who can see it.
     pub visibility: Visibility,
+}
+
+impl Node {
+    /// The node of `symbol`, found in `file`, with its centrality, cluster and summary.
+    pub fn of(
+        file: &FileAnalysis,
+        symbol: &Symbol,
+        centrality: f64,
+        cluster_id: Option<u32>,
+        summary: Option<String>,
+    ) -> Node {
+        Node {
+            byte_range: symbol.byte_range,
+            centrality,
+            cluster_id,
+            doc: symbol.doc.clone(),
+            id: symbol.id,
+            kind: symbol.kind,
+            language: file.language,
+            line_range: symbol.line_range,
+            name: symbol.name.clone(),
+            parent: symbol.parent,
+            path: file.path.clone(),
+            qualified_name: symbol.qualified_name.clone(),
+            signature: symbol.signature.clone(),
+            summary,
+            visibility: symbol.visibility,
+        }
+    }
 }
 
 /// `graph.json`: the code graph.

@@ -487,25 +487,17 @@ fn contents(
         .files
         .iter()
         .flat_map(|file| {
-            file.symbols.iter().map(|symbol| Node {
-                byte_range: symbol.byte_range,
-                centrality: centrality
-                    .get(symbol.id.to_string().as_str())
-                    .copied()
-                    .unwrap_or(0.0),
-                cluster_id: assembly.symbol_clusters.get(&symbol.id).copied(),
-                doc: symbol.doc.clone(),
-                id: symbol.id,
-                kind: symbol.kind,
-                language: file.language,
-                line_range: symbol.line_range,
-                name: symbol.name.clone(),
-                parent: symbol.parent,
-                path: file.path.clone(),
-                qualified_name: symbol.qualified_name.clone(),
-                signature: symbol.signature.clone(),
-                summary: summaries.get(&symbol.id).cloned(),
-                visibility: symbol.visibility,
+            file.symbols.iter().map(|symbol| {
+                Node::of(
+                    file,
+                    symbol,
+                    centrality
+                        .get(symbol.id.to_string().as_str())
+                        .copied()
+                        .unwrap_or(0.0),
+                    assembly.symbol_clusters.get(&symbol.id).copied(),
+                    summaries.get(&symbol.id).cloned(),
+                )
             })
         })
         .collect();

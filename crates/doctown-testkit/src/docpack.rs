@@ -79,23 +79,13 @@ pub fn sample_contents(embeddings: bool, contexts: bool) -> DocpackContents {
         });
         for (i, symbol) in file.symbols.iter().enumerate() {
             let centrality = 1.0 / (i as f64 + 1.0);
-            nodes.push(Node {
-                byte_range: symbol.byte_range,
+            nodes.push(Node::of(
+                file,
+                symbol,
                 centrality,
-                cluster_id: Some((i % 2) as u32),
-                doc: symbol.doc.clone(),
-                id: symbol.id,
-                kind: symbol.kind,
-                language: file.language,
-                line_range: symbol.line_range,
-                name: symbol.name.clone(),
-                parent: symbol.parent,
-                path: file.path.clone(),
-                qualified_name: symbol.qualified_name.clone(),
-                signature: symbol.signature.clone(),
-                summary: Some(format!("Summarises {}.", symbol.qualified_name)),
-                visibility: symbol.visibility,
-            });
+                Some((i % 2) as u32),
+                Some(format!("Summarises {}.", symbol.qualified_name)),
+            ));
             graph.nodes.push(GraphNode {
                 centrality,
                 id: symbol.id.to_string(),
