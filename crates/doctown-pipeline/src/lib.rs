@@ -186,15 +186,17 @@ pub fn run(
         chunk_count: ingested.chunks.len() as u64,
         symbol_count: ingested.files.iter().map(|f| f.symbols.len() as u64).sum(),
     }));
+    // The vectors move into the chunks assembly reads and back out for the docpack: one copy of
+    // them is held, not two.
     let embedded: Vec<EmbeddedChunk> = ingested
         .chunks
         .iter()
-        .zip(&vectors)
+        .zip(vectors)
         .map(|(chunk, vector)| EmbeddedChunk {
             chunk_id: chunk.chunk_id,
             path: chunk.path.clone(),
             symbol_ids: chunk.symbol_ids.clone(),
-            vector: vector.clone(),
+            vector,
         })
         .collect();
     let assembly = match assemble(
@@ -212,7 +214,7 @@ pub fn run(
             return Err(info);
         }
     };
-    drop(embedded);
+    let vectors: Vec<Vec<f32>> = embedded.into_iter().map(|chunk| chunk.vector).collect();
     let (cluster_events, graph_event) = assembly.progress();
     for event in cluster_events {
         send(&emitter.emit(event));
