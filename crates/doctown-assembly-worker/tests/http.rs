@@ -206,12 +206,7 @@ fn bad_input_gets_a_4xx_naming_the_field() {
 #[test]
 fn health_answers_and_nothing_in_gives_an_empty_result() {
     let worker = worker();
-    let health: Value = client()
-        .get(format!("{}/health", worker.base))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health: Value = worker.health();
     assert_eq!(health["worker"], "doctown-assembly");
     assert_eq!(health["ready"], true);
     let response = post(

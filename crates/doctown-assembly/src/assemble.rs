@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use doctown_common::{ChunkId, FileAnalysis, SymbolId};
+use doctown_common::{Chunk, ChunkId, FileAnalysis, SymbolId};
 use doctown_docpack::{Cluster, Graph, SymbolContextEntry};
 use doctown_events::{AssemblyCompleted, ClusterCreated, GraphCompleted};
 use doctown_intel::resolve_calls;
@@ -27,6 +27,18 @@ pub struct EmbeddedChunk {
     pub symbol_ids: Vec<SymbolId>,
     /// Its embedding; every chunk's must have the same dimensions.
     pub vector: Vec<f32>,
+}
+
+impl EmbeddedChunk {
+    /// `chunk` with its `vector`.
+    pub fn new(chunk: &Chunk, vector: Vec<f32>) -> Self {
+        Self {
+            chunk_id: chunk.chunk_id,
+            path: chunk.path.clone(),
+            symbol_ids: chunk.symbol_ids.clone(),
+            vector,
+        }
+    }
 }
 
 /// How assembly runs.

@@ -72,12 +72,7 @@ fn labels_of_go_encoding_packages_name_what_their_clusters_hold() {
     let embedded: Vec<EmbeddedChunk> = chunks
         .iter()
         .zip(vectors)
-        .map(|(chunk, vector)| EmbeddedChunk {
-            chunk_id: chunk.chunk_id,
-            path: chunk.path.clone(),
-            symbol_ids: chunk.symbol_ids.clone(),
-            vector,
-        })
+        .map(|(chunk, vector)| EmbeddedChunk::new(chunk, vector))
         .collect();
     let assembly = assemble(files, &embedded, &AssemblyOptions::default()).unwrap();
     let names: BTreeMap<_, _> = assembly

@@ -60,12 +60,7 @@ fn vector(value: &Value) -> Vec<f32> {
 #[test]
 fn health_reports_the_model_and_embeddings_come_back_in_order() {
     let worker = start(&[]);
-    let health: Value = client()
-        .get(format!("{}/health", worker.base))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health: Value = worker.health();
     assert_eq!(health["model"], "sentence-transformers/all-MiniLM-L6-v2");
     assert_eq!(health["dimensions"], 384);
     assert_eq!(health["device"], "cpu");
@@ -105,12 +100,7 @@ fn health_reports_the_model_and_embeddings_come_back_in_order() {
 #[test]
 fn a_gpu_that_cannot_be_had_falls_back_to_the_cpu_and_says_why() {
     let worker = start(&[("DOCTOWN_DEVICE", "cuda")]);
-    let health: Value = client()
-        .get(format!("{}/health", worker.base))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health: Value = worker.health();
     // On a machine with a usable GPU (and a `--features cuda` build) the answer is "cuda".
     if health["device"] == "cpu" {
         let log = worker.log();

@@ -51,12 +51,7 @@ fn offline_summaries_stream_then_total() {
         env!("CARGO_BIN_EXE_doctown-generation"),
         &[("DOCTOWN_SUMMARY_CACHE_DIR", cache.path().to_str().unwrap())],
     );
-    let health: Value = client()
-        .get(format!("{}/health", worker.base))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
+    let health: Value = worker.health();
     assert_eq!(health["mode"], "offline");
 
     let response = post(&worker, &symbols(4), "text/event-stream");

@@ -120,10 +120,15 @@ impl GenerationSettings {
         })
     }
 
-    /// The summary cache's folder.
-    pub fn cache_dir(&self) -> PathBuf {
+    /// The summary cache's folder, with Doctown's cache folder at `root`.
+    pub fn cache_dir_in(&self, root: &std::path::Path) -> PathBuf {
         self.summary_cache_dir
             .clone()
-            .unwrap_or_else(|| doctown_common::cache_dir().join("summaries"))
+            .unwrap_or_else(|| root.join("summaries"))
+    }
+
+    /// The summary cache's folder.
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_dir_in(&doctown_common::cache_dir())
     }
 }

@@ -192,12 +192,7 @@ pub fn run(
         .chunks
         .iter()
         .zip(vectors)
-        .map(|(chunk, vector)| EmbeddedChunk {
-            chunk_id: chunk.chunk_id,
-            path: chunk.path.clone(),
-            symbol_ids: chunk.symbol_ids.clone(),
-            vector,
-        })
+        .map(|(chunk, vector)| EmbeddedChunk::new(chunk, vector))
         .collect();
     let assembly = match assemble(
         std::mem::take(&mut ingested.files),
@@ -233,14 +228,8 @@ pub fn run(
     // Generate.
     let started = Instant::now();
     let generation_settings = &settings.generation;
-    let cache = (!settings.no_cache).then(|| {
-        SummaryCache::new(
-            generation_settings
-                .summary_cache_dir
-                .clone()
-                .unwrap_or_else(|| settings.cache_root().join("summaries")),
-        )
-    });
+    let cache = (!settings.no_cache)
+        .then(|| SummaryCache::new(generation_settings.cache_dir_in(&settings.cache_root())));
     let generator = Generator::new(
         generation_settings.llm(),
         cache,

@@ -88,6 +88,16 @@ impl Worker {
             .unwrap()
     }
 
+    /// What `GET /health` answers.
+    pub fn health(&self) -> serde_json::Value {
+        client()
+            .get(format!("{}/health", self.base))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    }
+
     /// Folders the worker left in its temporary directory.
     pub fn leftovers(&self) -> Vec<PathBuf> {
         std::fs::read_dir(self.temp.path())
