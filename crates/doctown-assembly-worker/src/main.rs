@@ -32,7 +32,7 @@ const IDENTITY: Identity = Identity {
 };
 
 fn main() -> ExitCode {
-    let command = Command::parse();
+    let command: Command = doctown_config::parse();
     init_logging();
     let service = routes::AssembleService::new(command.assembly.options());
     run(

@@ -368,3 +368,50 @@ fn export_writes_markdown_and_json() {
         "no temporary file left"
     );
 }
+
+#[test]
+fn settings_come_from_the_flag_then_the_variable_then_the_config_file() {
+    let temp = tempfile::tempdir().unwrap();
+    let config = temp.path().join("doctown.toml");
+    std::fs::write(
+        &config,
+        "max_files = 1\nllm_model = \"for-generate-only\"\n",
+    )
+    .unwrap();
+    let dir = fixtures();
+    let ingested = |args: &[&str], envs: &[(&str, &str)]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_doctown"))
+            .arg("ingest")
+            .arg(&dir)
+            .args(args)
+            .env("DOCTOWN_CONFIG", &config)
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(output.status.success(), "{stderr}");
+        // A key of another subcommand is a setting, not a typo.
+        assert!(!stderr.contains("warning"), "{stderr}");
+        stdout.split(" (").next().unwrap().to_owned()
+    };
+    assert_eq!(ingested(&[], &[]), "Ingested 1 file");
+    assert_eq!(
+        ingested(&[], &[("DOCTOWN_MAX_FILES", "2")]),
+        "Ingested 2 files"
+    );
+    assert_eq!(
+        ingested(&["--max-files", "3"], &[("DOCTOWN_MAX_FILES", "2")]),
+        "Ingested 3 files"
+    );
+
+    std::fs::write(&config, "max-files = 1\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_doctown"))
+        .args(["ingest", dir.to_str().unwrap()])
+        .env("DOCTOWN_CONFIG", &config)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("`max-files` is not a setting"), "{stderr}");
+}

@@ -67,7 +67,7 @@ const IDENTITY: Identity = Identity {
 };
 
 fn main() -> ExitCode {
-    let command = Command::parse();
+    let command: Command = doctown_config::parse();
     init_logging();
     let settings = command.embedding;
     let runtime = match background_runtime("doctown-embedding-batcher") {

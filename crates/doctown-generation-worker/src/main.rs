@@ -32,7 +32,7 @@ const IDENTITY: Identity = Identity {
 };
 
 fn main() -> ExitCode {
-    let command = Command::parse();
+    let command: Command = doctown_config::parse();
     init_logging();
     let generator = match Generator::from_settings(&command.generation) {
         Ok(generator) => generator,

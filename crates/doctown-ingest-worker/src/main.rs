@@ -29,7 +29,7 @@ const IDENTITY: Identity = Identity {
 };
 
 fn main() -> ExitCode {
-    let command = Command::parse();
+    let command: Command = doctown_config::parse();
     init_logging();
     // Jobs block their own threads; their downloads run here.
     let downloads = match background_runtime("doctown-ingest-download") {

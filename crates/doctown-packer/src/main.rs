@@ -36,7 +36,7 @@ const IDENTITY: Identity = Identity {
 };
 
 fn main() -> ExitCode {
-    let command = Command::parse();
+    let command: Command = doctown_config::parse();
     init_logging();
     let store = match command.storage.store() {
         Ok(store) => store,
