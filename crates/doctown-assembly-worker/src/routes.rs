@@ -106,7 +106,7 @@ async fn assemble_request(
         };
     }
     Ok(stream_task(&jobs, move |sink, _cancel| async move {
-        let mut emitter = EventEmitter::new(job_id, EventContext::default(), PRODUCER);
+        let emitter = EventEmitter::new(job_id, EventContext::default(), PRODUCER);
         sink.send_async(emitter.emit(started_event)).await;
         let finished = match run_assembly(body.files, body.chunks, options).await {
             Ok(assembly) => {

@@ -5,7 +5,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use doctown_events::{Envelope, ErrorInfo, Payload};
+use doctown_events::{Envelope, ErrorInfo, Payload, Status};
 use doctown_pipeline::{PipelineOutcome, PipelineSettings, run};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -78,6 +78,11 @@ impl Bars {
     }
 
     fn show(&mut self, envelope: &Envelope) {
+        if envelope.status == Some(Status::Failed) {
+            // The run's error is printed once, at the end.
+            self.clear();
+            return;
+        }
         match &envelope.payload {
             Payload::IngestStarted(started) => {
                 self.ingest = Some(self.bar(None, "ingest"));
@@ -91,7 +96,13 @@ impl Bars {
                     bar.set_message(format!("{} files · {}", self.files, file.path));
                 }
             }
-            Payload::IngestChunkCreated(_) => self.chunks += 1,
+            Payload::IngestChunkCreated(_) => {
+                // Embedding runs beside ingest: its bar grows with the chunks made so far.
+                self.chunks += 1;
+                if let Some(bar) = &self.embed {
+                    bar.set_length(self.chunks);
+                }
+            }
             Payload::IngestCompleted(done) => {
                 if let Some(bar) = self.ingest.take() {
                     bar.finish_and_clear();
@@ -208,7 +219,7 @@ pub(crate) fn generate(
 ) -> Result<(), String> {
     let job = job(input, git_ref, &settings.ingest)?;
     let output = output.map_or_else(|| default_output(input), Path::to_path_buf);
-    let mut emitter = emitter(&job);
+    let emitter = emitter(&job);
     let mut view = if events {
         View::Events(BufWriter::new(io::stdout()))
     } else {
@@ -220,7 +231,7 @@ pub(crate) fn generate(
         &job,
         settings,
         &output,
-        &mut emitter,
+        &emitter,
         runtime.handle(),
         &cancel,
         &|| ErrorInfo::new("cancelled", "interrupted; nothing was kept"),
@@ -324,8 +335,11 @@ fn print_summary(outcome: &PipelineOutcome) {
         .iter()
         .map(|(stage, d)| format!("{} {:.1} s", stage.name(), d.as_secs_f64()))
         .collect();
-    let total: f64 = outcome.durations.iter().map(|(_, d)| d.as_secs_f64()).sum();
-    println!("time: {} (total {total:.1} s)", times.join(", "));
+    println!(
+        "time: {} (embedding runs beside ingest; total {:.1} s)",
+        times.join(", "),
+        outcome.elapsed.as_secs_f64()
+    );
     println!(
         "wrote {} ({}, sha256 {})",
         outcome.path.display(),

@@ -107,7 +107,7 @@ pub(crate) fn run(
     settings: &IngestSettings,
 ) -> Result<(), String> {
     let job = job(input, git_ref, settings)?;
-    let mut emitter = emitter(&job);
+    let emitter = emitter(&job);
     let mut output = if events {
         Output::Events(BufWriter::new(io::stdout()))
     } else {
@@ -128,7 +128,7 @@ pub(crate) fn run(
     let mut write_error = None;
     let result = run_job(
         &job,
-        &mut emitter,
+        &emitter,
         runtime.handle(),
         &cancel,
         &|| ErrorInfo::new("cancelled", "interrupted; nothing was kept"),

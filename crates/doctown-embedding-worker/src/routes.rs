@@ -183,7 +183,7 @@ async fn embed(
     let service = service.get_ref().clone();
     Ok(stream_task(&jobs, move |sink, _cancel| async move {
         let started = Instant::now();
-        let mut emitter = EventEmitter::new(job_id, EventContext::default(), PRODUCER);
+        let emitter = EventEmitter::new(job_id, EventContext::default(), PRODUCER);
         let chunk_count = body.chunks.len() as u64;
         sink.send_async(emitter.emit(BatchStarted {
             batch_id: body.batch_id.clone(),

@@ -1,6 +1,7 @@
 //! The event envelope: the one shape in which every worker and the coordinator report progress.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, SubsecRound, Utc};
 use doctown_common::{EventId, JobId, TraceId};
@@ -398,12 +399,16 @@ impl SequenceCheck {
 
 /// Makes the envelopes of one job's stream: ids, sequence, timestamps and meta filled in, and
 /// statuses set only where the rules allow.
+///
+/// Emitting takes `&self`, so stages that run at once share one emitter; each envelope takes the
+/// next number when it is made, so whoever sends them keeps the order by sending each as soon as
+/// it is made, from one thread.
 #[derive(Debug)]
 pub struct EventEmitter {
     job_id: JobId,
     context: EventContext,
     meta: EventMeta,
-    next_sequence: u64,
+    next_sequence: AtomicU64,
 }
 
 impl EventEmitter {
@@ -419,7 +424,7 @@ impl EventEmitter {
                 idempotency_key: None,
                 tags: BTreeMap::new(),
             },
-            next_sequence: 1,
+            next_sequence: AtomicU64::new(1),
         }
     }
 
@@ -435,18 +440,18 @@ impl EventEmitter {
     }
 
     /// The next progress event.
-    pub fn emit(&mut self, payload: impl Progress) -> Envelope {
+    pub fn emit(&self, payload: impl Progress) -> Envelope {
         self.envelope(payload.into(), None, None, None)
     }
 
     /// The next progress event, caused by the event `parent`.
-    pub fn emit_after(&mut self, parent: EventId, payload: impl Progress) -> Envelope {
+    pub fn emit_after(&self, parent: EventId, payload: impl Progress) -> Envelope {
         self.envelope(payload.into(), Some(parent), None, None)
     }
 
     /// The event that ends the stage: status `success` for `Ok`, `failed` with the error for
     /// `Err`.
-    pub fn finish(&mut self, payload: impl Completion, outcome: Result<(), ErrorInfo>) -> Envelope {
+    pub fn finish(&self, payload: impl Completion, outcome: Result<(), ErrorInfo>) -> Envelope {
         match outcome {
             Ok(()) => self.envelope(payload.into(), None, Some(Status::Success), None),
             Err(error) => self.envelope(payload.into(), None, Some(Status::Failed), Some(error)),
@@ -454,14 +459,13 @@ impl EventEmitter {
     }
 
     fn envelope(
-        &mut self,
+        &self,
         payload: Payload,
         parent_event_id: Option<EventId>,
         status: Option<Status>,
         error: Option<ErrorInfo>,
     ) -> Envelope {
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
+        let sequence = self.next_sequence.fetch_add(1, Ordering::Relaxed);
         Envelope {
             event_id: EventId::generate(),
             job_id: self.job_id,
@@ -501,7 +505,7 @@ mod tests {
 
     #[test]
     fn emitted_envelopes_are_valid_numbered_and_round_trip() {
-        let mut emitter = emitter();
+        let emitter = emitter();
         let first = emitter.emit(started());
         let second = emitter.emit_after(
             first.event_id,
@@ -528,7 +532,7 @@ mod tests {
 
     #[test]
     fn a_failed_finish_carries_the_error() {
-        let mut emitter = emitter();
+        let emitter = emitter();
         let envelope = emitter.finish(
             IngestCompleted::default(),
             Err(ErrorInfo::new(
@@ -545,7 +549,7 @@ mod tests {
 
     #[test]
     fn status_rules_are_enforced() {
-        let mut emitter = emitter();
+        let emitter = emitter();
         let mut progress = emitter.emit(started());
         progress.status = Some(Status::Success);
         assert!(matches!(
@@ -579,7 +583,7 @@ mod tests {
 
     #[test]
     fn structural_rules_are_enforced() {
-        let mut emitter = emitter();
+        let emitter = emitter();
         let mut envelope = emitter.emit(started());
         envelope.sequence = 0;
         assert!(matches!(
@@ -599,8 +603,8 @@ mod tests {
 
     #[test]
     fn sequences_must_increase_per_job() {
-        let mut one = emitter();
-        let mut other = emitter();
+        let one = emitter();
+        let other = emitter();
         let a1 = one.emit(started());
         let a2 = one.emit(started());
         let b1 = other.emit(started());
@@ -615,7 +619,7 @@ mod tests {
 
     #[test]
     fn reading_rejects_invalid_json_envelopes() {
-        let mut emitter = emitter();
+        let emitter = emitter();
         let valid: serde_json::Value = serde_json::to_value(emitter.emit(started())).unwrap();
 
         let mut missing_id = valid.clone();

@@ -37,7 +37,7 @@ mod tests {
 
     #[test]
     fn an_envelope_is_one_sse_event() {
-        let mut emitter =
+        let emitter =
             EventEmitter::new(JobId::generate(), EventContext::default(), "doctown-test/0");
         let envelope = emitter.emit(FileSkipped {
             path: "weird\nname.bin".into(),

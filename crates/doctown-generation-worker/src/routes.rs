@@ -110,7 +110,7 @@ async fn generate(
 
     let reason = jobs.clone();
     Ok(stream_task(&jobs, move |sink, cancel| async move {
-        let mut emitter = EventEmitter::new(job_id, EventContext::default(), PRODUCER);
+        let emitter = EventEmitter::new(job_id, EventContext::default(), PRODUCER);
         sink.send_async(emitter.emit(started)).await;
         let (done, mut finished) = tokio::sync::mpsc::unbounded_channel();
         let generating = async move {

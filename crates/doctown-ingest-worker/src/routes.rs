@@ -110,10 +110,10 @@ async fn ingest(
     let reasons = jobs.get_ref().clone();
     tracing::info!(%job_id, source = %job.source, "ingest job started");
     Ok(stream_job(&jobs, move |sink, cancel| {
-        let mut emitter = EventEmitter::new(job_id, context, PRODUCER);
+        let emitter = EventEmitter::new(job_id, context, PRODUCER);
         let result = run_job(
             &job,
-            &mut emitter,
+            &emitter,
             &downloads,
             &cancel,
             &|| reasons.reason(),

@@ -42,7 +42,7 @@ pub struct IngestJob {
 /// completion. Gives the totals, or the error the completion reported.
 pub fn run_job(
     job: &IngestJob,
-    emitter: &mut EventEmitter,
+    emitter: &EventEmitter,
     runtime: &Handle,
     cancel: &CancellationToken,
     cancelled: &dyn Fn() -> ErrorInfo,

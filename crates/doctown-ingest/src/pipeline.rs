@@ -213,7 +213,7 @@ pub enum IngestItem {
 
 impl IngestItem {
     /// The item as the next event of `emitter`'s stream.
-    pub fn into_envelope(self, emitter: &mut EventEmitter) -> Envelope {
+    pub fn into_envelope(self, emitter: &EventEmitter) -> Envelope {
         match self {
             IngestItem::Skipped(skipped) => emitter.emit(skipped),
             IngestItem::Detected(detected) => emitter.emit(detected),

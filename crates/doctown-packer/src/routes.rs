@@ -299,7 +299,7 @@ async fn pack(
     }
     let service = service.get_ref().clone();
     Ok(stream_task(&jobs, move |sink, _cancel| async move {
-        let mut emitter = EventEmitter::new(job_id, context, PRODUCER);
+        let emitter = EventEmitter::new(job_id, context, PRODUCER);
         sink.send_async(emitter.emit(started)).await;
         let finished = match build_and_store(&service, contents).await {
             Ok(completed) => emitter.finish(completed, Ok(())),

@@ -6,7 +6,10 @@
 //! content: a second run over an unchanged repository embeds nothing and asks the model nothing,
 //! and writes the same bytes.
 
+mod embed;
 mod vectors;
+
+use crate::embed::{EmbedStage, Stopped};
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufWriter, Write};
@@ -22,9 +25,9 @@ use doctown_docpack::{
 };
 use doctown_embedding::{DIMENSIONS, MODEL_ID, ModelSettings};
 use doctown_events::{
-    AssemblyStarted, BatchCompleted, BatchStarted, EmbeddingCompleted, Envelope, ErrorInfo,
-    EventEmitter, GenerationStarted, IngestCompleted, PackCompleted, PackStarted, Payload,
-    SymbolDocumented,
+    AssemblyCompleted, AssemblyStarted, Completion, EmbeddingCompleted, Envelope, ErrorInfo,
+    EventEmitter, GenerationCompleted, GenerationStarted, IngestCompleted, PackCompleted,
+    PackStarted, Payload, SymbolDocumented,
 };
 use doctown_generation::{GenerationSettings, Generator, SummaryCache, SymbolInput};
 use doctown_ingest::{IngestJob, IngestSettings, Source, run_job};
@@ -110,13 +113,23 @@ pub struct PipelineOutcome {
     /// Edges per kind, and in all.
     pub edges: BTreeMap<String, u64>,
     /// Generation's totals.
-    pub generation: doctown_events::GenerationCompleted,
-    /// Wall time per stage.
+    pub generation: GenerationCompleted,
+    /// Wall time per stage. Embedding's runs from the start, beside ingest, so the stages' times
+    /// add up to more than `elapsed`.
     pub durations: Vec<(Stage, Duration)>,
+    /// Wall time of the whole run.
+    pub elapsed: Duration,
 }
 
-/// Chunks embedded per `embedding.batch_*` event pair.
-const EMBED_BATCH: usize = 64;
+/// Sends the failed completion of the stage whose payload is `C`, and gives `info` back.
+fn fail<C: Completion + Default>(
+    emitter: &EventEmitter,
+    send: &mut dyn FnMut(&Envelope),
+    info: ErrorInfo,
+) -> ErrorInfo {
+    send(&emitter.finish(C::default(), Err(info.clone())));
+    info
+}
 
 fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
@@ -137,23 +150,26 @@ pub fn run(
     job: &IngestJob,
     settings: &PipelineSettings,
     output: &Path,
-    emitter: &mut EventEmitter,
+    emitter: &EventEmitter,
     runtime: &Handle,
     cancel: &CancellationToken,
     cancelled: &dyn Fn() -> ErrorInfo,
     send: &mut dyn FnMut(&Envelope),
 ) -> Result<PipelineOutcome, ErrorInfo> {
+    let run_started = Instant::now();
     let mut durations = Vec::new();
-    let check = |cancel: &CancellationToken| {
-        if cancel.is_cancelled() {
-            Err(cancelled())
-        } else {
-            Ok(())
-        }
-    };
 
-    // Ingest.
+    // Ingest, and embedding beside it: each chunk goes to the model as soon as it is made.
     let started = Instant::now();
+    let cache = (!settings.no_cache).then(|| {
+        VectorCache::new(
+            settings.cache_root().join("vectors"),
+            format!("{MODEL_ID}/{}", settings.model.max_tokens),
+        )
+    });
+    // Its own token, so a failed ingest stops it too.
+    let stop_embedding = cancel.child_token();
+    let embedding = EmbedStage::start(settings.model.clone(), cache, stop_embedding.clone())?;
     let mut ingested = Ingested::default();
     let ingest = run_job(job, emitter, runtime, cancel, cancelled, &mut |envelope| {
         match &envelope.payload {
@@ -163,22 +179,38 @@ pub fn run(
                     .insert(file.path.clone(), (file.size_bytes, file.language));
             }
             Payload::IngestFileParsed(file) => ingested.files.push(file.clone()),
-            Payload::IngestChunkCreated(chunk) => ingested.chunks.push(chunk.clone()),
+            Payload::IngestChunkCreated(chunk) => {
+                embedding.push(chunk.content.clone());
+                ingested.chunks.push(chunk.clone());
+            }
             _ => {}
         }
         send(&envelope);
-    })?;
+        embedding.report(emitter, send);
+    });
     durations.push((Stage::Ingest, started.elapsed()));
-    check(cancel)?;
-
-    // Embed.
-    let started = Instant::now();
-    let (vectors, embedding) = embed(&ingested.chunks, settings, emitter, cancel, send)
-        .inspect_err(|info| {
-            send(&emitter.finish(EmbeddingCompleted::default(), Err(info.clone())));
-        })?;
+    if ingest.is_err() {
+        stop_embedding.cancel();
+    }
+    let (embedded, embedding_begun) = embedding.finish(emitter, send);
+    let ingest = ingest.inspect_err(|info| {
+        // The stage that ran beside ingest ends its stream too.
+        if embedding_begun {
+            fail::<EmbeddingCompleted>(emitter, send, info.clone());
+        }
+    })?;
+    let (vectors, embedding) = embedded.map_err(|stopped| {
+        let info = match stopped {
+            Stopped::Cancelled => cancelled(),
+            Stopped::Failed(info) => info,
+        };
+        fail::<EmbeddingCompleted>(emitter, send, info)
+    })?;
+    send(&emitter.finish(embedding.clone(), Ok(())));
     durations.push((Stage::Embed, started.elapsed()));
-    check(cancel)?;
+    if cancel.is_cancelled() {
+        return Err(fail::<AssemblyCompleted>(emitter, send, cancelled()));
+    }
 
     // Assemble.
     let started = Instant::now();
@@ -202,11 +234,7 @@ pub fn run(
         Ok(assembly) => assembly,
         Err(err) => {
             let info = ErrorInfo::new("assembly_failed", err.to_string());
-            send(&emitter.finish(
-                doctown_events::AssemblyCompleted::default(),
-                Err(info.clone()),
-            ));
-            return Err(info);
+            return Err(fail::<AssemblyCompleted>(emitter, send, info));
         }
     };
     let vectors: Vec<Vec<f32>> = embedded.into_iter().map(|chunk| chunk.vector).collect();
@@ -223,7 +251,9 @@ pub fn run(
     let duration = started.elapsed();
     send(&emitter.finish(assembly.summary(millis(duration)), Ok(())));
     durations.push((Stage::Assemble, duration));
-    check(cancel)?;
+    if cancel.is_cancelled() {
+        return Err(fail::<GenerationCompleted>(emitter, send, cancelled()));
+    }
 
     // Generate.
     let started = Instant::now();
@@ -236,7 +266,10 @@ pub fn run(
         generation_settings.prompt_budget_tokens,
         generation_settings.llm_concurrency,
     )
-    .map_err(|err| ErrorInfo::new("generation_failed", err.to_string()))?;
+    .map_err(|err| {
+        let info = ErrorInfo::new("generation_failed", err.to_string());
+        fail::<GenerationCompleted>(emitter, send, info)
+    })?;
     let mut code: HashMap<_, String> = HashMap::new();
     for chunk in &ingested.chunks {
         for id in &chunk.symbol_ids {
@@ -260,11 +293,7 @@ pub fn run(
     let estimate = generator.estimate(&symbols);
     if let Err(err) = Generator::check_budget(&estimate, generation_settings.max_cost_usd) {
         let info = ErrorInfo::new("over_budget", err.to_string());
-        send(&emitter.finish(
-            doctown_events::GenerationCompleted::default(),
-            Err(info.clone()),
-        ));
-        return Err(info);
+        return Err(fail::<GenerationCompleted>(emitter, send, info));
     }
     send(&emitter.emit(GenerationStarted {
         symbol_count: estimate.symbols,
@@ -275,7 +304,7 @@ pub fn run(
     }));
     let mut summaries = HashMap::new();
     let mut prompts = HashMap::new();
-    let generation = runtime.block_on(generator.generate(symbols, |summary| {
+    let documented = generator.generate(symbols, |summary| {
         if let Some(prompt) = summary.prompt.clone() {
             prompts.insert(summary.symbol_id, prompt);
         }
@@ -288,10 +317,15 @@ pub fn run(
             output_tokens: summary.output_tokens,
             error: summary.error,
         }));
-    }));
+    });
+    let Some(generation) = runtime.block_on(cancel.run_until_cancelled(documented)) else {
+        return Err(fail::<GenerationCompleted>(emitter, send, cancelled()));
+    };
     send(&emitter.finish(generation.clone(), Ok(())));
     durations.push((Stage::Generate, started.elapsed()));
-    check(cancel)?;
+    if cancel.is_cancelled() {
+        return Err(fail::<PackCompleted>(emitter, send, cancelled()));
+    }
 
     // Pack.
     let started = Instant::now();
@@ -311,8 +345,7 @@ pub fn run(
     let pack = match write_file(contents, output) {
         Ok(pack) => pack,
         Err(info) => {
-            send(&emitter.finish(PackCompleted::default(), Err(info.clone())));
-            return Err(info);
+            return Err(fail::<PackCompleted>(emitter, send, info));
         }
     };
     let duration = started.elapsed();
@@ -338,83 +371,8 @@ pub fn run(
         edges,
         generation,
         durations,
+        elapsed: run_started.elapsed(),
     })
-}
-
-/// Every chunk's vector, in order: from the cache where it is, else from the model, in batches
-/// that each send `embedding.batch_started` / `batch_completed`.
-fn embed(
-    chunks: &[Chunk],
-    settings: &PipelineSettings,
-    emitter: &mut EventEmitter,
-    cancel: &CancellationToken,
-    send: &mut dyn FnMut(&Envelope),
-) -> Result<(Vec<Vec<f32>>, EmbeddingCompleted), ErrorInfo> {
-    let started = Instant::now();
-    let model_key = format!("{MODEL_ID}/{}", settings.model.max_tokens);
-    let cache = (!settings.no_cache)
-        .then(|| VectorCache::new(settings.cache_root().join("vectors"), model_key.clone()));
-    let mut vectors: Vec<Option<Vec<f32>>> = chunks
-        .iter()
-        .map(|chunk| {
-            cache
-                .as_ref()
-                .and_then(|cache| cache.get(&chunk.content, DIMENSIONS))
-        })
-        .collect();
-    let missing: Vec<usize> = (0..chunks.len())
-        .filter(|&i| vectors[i].is_none())
-        .collect();
-    let mut totals = EmbeddingCompleted {
-        chunk_count: chunks.len() as u64,
-        cached_count: (chunks.len() - missing.len()) as u64,
-        ..EmbeddingCompleted::default()
-    };
-    if !missing.is_empty() {
-        let embedder = settings
-            .model
-            .load()
-            .map_err(|err| ErrorInfo::new("model_unavailable", err.to_string()))?;
-        for (batch, indices) in missing.chunks(EMBED_BATCH).enumerate() {
-            if cancel.is_cancelled() {
-                return Err(ErrorInfo::new("cancelled", "interrupted; nothing was kept"));
-            }
-            let batch_id = format!("b{batch}");
-            let batch_started = Instant::now();
-            send(&emitter.emit(BatchStarted {
-                batch_id: batch_id.clone(),
-                chunk_count: indices.len() as u64,
-            }));
-            let texts: Vec<&str> = indices
-                .iter()
-                .map(|&i| chunks[i].content.as_str())
-                .collect();
-            let embedded = embedder
-                .embed(&texts)
-                .map_err(|err| ErrorInfo::new("embedding_failed", err.to_string()))?;
-            for (&i, vector) in indices.iter().zip(embedded) {
-                if let Some(cache) = &cache
-                    && let Err(err) = cache.put(&chunks[i].content, &vector)
-                {
-                    tracing::warn!("cannot write the vector cache: {err}");
-                }
-                vectors[i] = Some(vector);
-            }
-            totals.batch_count += 1;
-            send(&emitter.emit(BatchCompleted {
-                batch_id,
-                chunk_count: indices.len() as u64,
-                cached_count: 0,
-                model: MODEL_ID.into(),
-                duration_ms: millis(batch_started.elapsed()),
-                vectors: Vec::new(),
-            }));
-        }
-    }
-    totals.duration_ms = millis(started.elapsed());
-    send(&emitter.finish(totals.clone(), Ok(())));
-    let vectors = vectors.into_iter().map(Option::unwrap_or_default).collect();
-    Ok((vectors, totals))
 }
 
 /// When the docpack is dated: `SOURCE_DATE_EPOCH` when set, else the newest modification time

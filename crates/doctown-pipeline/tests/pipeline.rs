@@ -26,6 +26,47 @@ fn settings(cache: &Path) -> PipelineSettings {
     Args::parse_from(["test", "--cache-dir", cache.to_str().unwrap(), "--offline"]).settings
 }
 
+/// Runs the pipeline; cancels the run when the event `cancel_at` is sent.
+fn run_with(
+    repo: &Path,
+    settings: &PipelineSettings,
+    output: &Path,
+    cancel_at: Option<EventType>,
+) -> (Result<PipelineOutcome, ErrorInfo>, Vec<Envelope>) {
+    let input = repo.to_str().unwrap();
+    let job = IngestJob {
+        input: input.to_owned(),
+        source: Source::parse(input, None).unwrap(),
+        git_ref: None,
+        options: settings.ingest.options(),
+        github: settings.ingest.github(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let emitter = EventEmitter::new(JobId::generate(), EventContext::default(), "test");
+    let cancel = CancellationToken::new();
+    let mut events = Vec::new();
+    let outcome = run(
+        &job,
+        settings,
+        output,
+        &emitter,
+        runtime.handle(),
+        &cancel,
+        &|| ErrorInfo::new("cancelled", "cancelled"),
+        &mut |envelope| {
+            if Some(envelope.event_type()) == cancel_at {
+                cancel.cancel();
+            }
+            events.push(envelope.clone());
+        },
+    );
+    (outcome, events)
+}
+
 /// A folder holding the sample files.
 fn repository(dir: &Path) {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../doctown-intel/tests/fixtures");
@@ -39,33 +80,7 @@ fn generate(
     cache: &Path,
     output: &Path,
 ) -> (Result<PipelineOutcome, ErrorInfo>, Vec<Envelope>) {
-    let input = repo.to_str().unwrap();
-    let settings = settings(cache);
-    let job = IngestJob {
-        input: input.to_owned(),
-        source: Source::parse(input, None).unwrap(),
-        git_ref: None,
-        options: settings.ingest.options(),
-        github: settings.ingest.github(),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let mut emitter = EventEmitter::new(JobId::generate(), EventContext::default(), "test");
-    let mut events = Vec::new();
-    let outcome = run(
-        &job,
-        &settings,
-        output,
-        &mut emitter,
-        runtime.handle(),
-        &CancellationToken::new(),
-        &|| ErrorInfo::new("cancelled", "cancelled"),
-        &mut |envelope| events.push(envelope.clone()),
-    );
-    (outcome, events)
+    run_with(repo, &settings(cache), output, None)
 }
 
 #[test]
@@ -126,7 +141,9 @@ fn a_folder_becomes_a_verified_docpack_and_an_unchanged_one_the_same_bytes() {
 
     // One file edited: only its changed chunks are embedded again.
     let edited = repo.join("sample.py");
-    let mut text = std::fs::read_to_string(&edited).unwrap();
+    let original = std::fs::read_to_string(&edited).unwrap();
+    let modified = std::fs::metadata(&edited).unwrap().modified().unwrap();
+    let mut text = original.clone();
     text.push_str("\n\ndef added_later(x):\n    return x * 2\n");
     std::fs::write(&edited, text).unwrap();
     let (third, _) = generate(&repo, &cache, &work.path().join("edited.docpack"));
@@ -137,6 +154,41 @@ fn a_folder_becomes_a_verified_docpack_and_an_unchanged_one_the_same_bytes() {
         "{embedded} chunks embedded again"
     );
     assert_ne!(third.pack.checksum, first.pack.checksum);
+
+    // Cold again, without the caches: batches made in whatever order ingest's threads finish
+    // give the same vectors, so the same bytes.
+    std::fs::write(&edited, original).unwrap();
+    // The docpack is dated by the newest file: the restored file gets its date back too.
+    let file = std::fs::File::options().write(true).open(&edited).unwrap();
+    file.set_modified(modified).unwrap();
+    drop(file);
+    let mut uncached = settings(&cache);
+    uncached.no_cache = true;
+    let (fourth, _) = run_with(&repo, &uncached, &work.path().join("cold.docpack"), None);
+    let fourth = fourth.unwrap();
+    assert_eq!(fourth.embedding.cached_count, 0);
+    assert_eq!(fourth.pack.checksum, first.pack.checksum);
+}
+
+#[test]
+fn a_run_cancelled_between_stages_ends_the_next_stage_failed_and_writes_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let (repo, cache) = (work.path().join("repo"), work.path().join("cache"));
+    std::fs::create_dir_all(&repo).unwrap();
+    repository(&repo);
+    let output = work.path().join("out.docpack");
+    for (cancel_at, ends) in [
+        (EventType::EmbeddingCompleted, EventType::AssemblyCompleted),
+        (EventType::GenerationStarted, EventType::GenerationCompleted),
+        (EventType::GenerationCompleted, EventType::PackCompleted),
+    ] {
+        let (outcome, events) = run_with(&repo, &settings(&cache), &output, Some(cancel_at));
+        assert_eq!(outcome.unwrap_err().code, "cancelled");
+        let last = events.last().unwrap();
+        assert_eq!(last.event_type(), ends, "cancelled at {cancel_at:?}");
+        assert_eq!(last.error.as_ref().unwrap().code, "cancelled");
+        assert!(!output.exists());
+    }
 }
 
 #[test]

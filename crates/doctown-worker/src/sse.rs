@@ -123,7 +123,7 @@ mod tests {
     use super::*;
 
     fn envelope() -> Envelope {
-        let mut emitter =
+        let emitter =
             EventEmitter::new(JobId::generate(), EventContext::default(), "doctown-test/0");
         emitter.emit(FileSkipped {
             path: "a.bin".into(),

@@ -1,0 +1,244 @@
+//! The embedding stage, run on its own thread beside ingest: chunks go in through a bounded
+//! queue as ingest makes them (ingest waits when the model falls behind, so memory stays flat),
+//! cached vectors are taken as they arrive, and the rest run through the model in batches whose
+//! progress comes back to the thread that sends the job's events.
+
+use std::cell::Cell;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use doctown_embedding::{DIMENSIONS, Embedder, MODEL_ID, ModelSettings};
+use doctown_events::{
+    BatchCompleted, BatchStarted, EmbeddingCompleted, Envelope, ErrorInfo, EventEmitter,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{VectorCache, millis};
+
+/// Chunks embedded per `embedding.batch_*` event pair.
+const BATCH: usize = 64;
+
+/// Chunks that may wait between ingest and the model: a few batches, so the model never waits
+/// on ingest while ingest is ahead, and ingest waits once it is that far ahead.
+const QUEUE: usize = 4 * BATCH;
+
+/// What the stage's thread reports while it runs.
+enum Progress {
+    Started(BatchStarted),
+    Completed(BatchCompleted),
+}
+
+/// Why the stage stopped early.
+pub(crate) enum Stopped {
+    /// The run was cancelled.
+    Cancelled,
+    /// The model could not be loaded or failed.
+    Failed(ErrorInfo),
+}
+
+/// Every chunk's vector, in the order the chunks were given, and the stage's totals.
+pub(crate) type Embedded = (Vec<Vec<f32>>, EmbeddingCompleted);
+
+/// The running stage.
+pub(crate) struct EmbedStage {
+    queue: Option<SyncSender<String>>,
+    progress: Receiver<Progress>,
+    /// Whether a batch's event has been sent: the stage's stream has begun.
+    begun: Cell<bool>,
+    thread: JoinHandle<Result<Embedded, Stopped>>,
+}
+
+impl EmbedStage {
+    /// Starts the stage's thread; the model is loaded when the first chunk not in `cache` comes.
+    pub(crate) fn start(
+        model: ModelSettings,
+        cache: Option<VectorCache>,
+        cancel: CancellationToken,
+    ) -> Result<Self, ErrorInfo> {
+        let (queue, chunks) = mpsc::sync_channel(QUEUE);
+        let (report, progress) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("doctown-embed".into())
+            .spawn(move || embed(&chunks, &model, cache.as_ref(), &cancel, &report))
+            .map_err(|err| {
+                ErrorInfo::new(
+                    "embedding_failed",
+                    format!("cannot start the embedding thread: {err}"),
+                )
+            })?;
+        Ok(Self {
+            queue: Some(queue),
+            progress,
+            begun: Cell::new(false),
+            thread,
+        })
+    }
+
+    /// Hands the next chunk's text to the model, waiting while the queue is full. A stage that
+    /// has stopped takes nothing more; `finish` says why.
+    pub(crate) fn push(&self, content: String) {
+        if let Some(queue) = &self.queue {
+            let _stopped = queue.send(content);
+        }
+    }
+
+    /// Sends the events of the batches that have run since the last call.
+    pub(crate) fn report(&self, emitter: &EventEmitter, send: &mut dyn FnMut(&Envelope)) {
+        for progress in self.progress.try_iter() {
+            self.begun.set(true);
+            send(&envelope(emitter, progress));
+        }
+    }
+
+    /// Waits for the last chunks to be embedded, sending their batches' events as they run;
+    /// gives the vectors, and whether any batch's event was sent.
+    pub(crate) fn finish(
+        mut self,
+        emitter: &EventEmitter,
+        send: &mut dyn FnMut(&Envelope),
+    ) -> (Result<Embedded, Stopped>, bool) {
+        drop(self.queue.take());
+        for progress in &self.progress {
+            self.begun.set(true);
+            send(&envelope(emitter, progress));
+        }
+        let begun = self.begun.get();
+        let embedded = self.thread.join().unwrap_or_else(|_| {
+            Err(Stopped::Failed(ErrorInfo::new(
+                "embedding_failed",
+                "the embedding thread stopped unexpectedly; run again with -v and report it",
+            )))
+        });
+        (embedded, begun)
+    }
+}
+
+fn envelope(emitter: &EventEmitter, progress: Progress) -> Envelope {
+    match progress {
+        Progress::Started(batch) => emitter.emit(batch),
+        Progress::Completed(batch) => emitter.emit(batch),
+    }
+}
+
+/// The stage's thread: takes chunks until the queue closes.
+fn embed(
+    chunks: &Receiver<String>,
+    model: &ModelSettings,
+    cache: Option<&VectorCache>,
+    cancel: &CancellationToken,
+    report: &mpsc::Sender<Progress>,
+) -> Result<Embedded, Stopped> {
+    let started = Instant::now();
+    let mut batches = Batches {
+        model,
+        cache,
+        cancel,
+        report,
+        embedder: None,
+        waiting: Vec::with_capacity(BATCH),
+        cached_since: 0,
+        vectors: Vec::new(),
+        totals: EmbeddingCompleted::default(),
+    };
+    for text in chunks {
+        batches.take(text)?;
+    }
+    batches.run()?;
+    let Batches {
+        vectors,
+        mut totals,
+        ..
+    } = batches;
+    totals.chunk_count = vectors.len() as u64;
+    totals.duration_ms = millis(started.elapsed());
+    Ok((vectors, totals))
+}
+
+/// The thread's state: vectors so far, and the chunks waiting for the model.
+struct Batches<'a> {
+    model: &'a ModelSettings,
+    cache: Option<&'a VectorCache>,
+    cancel: &'a CancellationToken,
+    report: &'a mpsc::Sender<Progress>,
+    /// Loaded when the first chunk not in the cache comes.
+    embedder: Option<Embedder>,
+    /// (index, text) of the chunks waiting for the model.
+    waiting: Vec<(usize, String)>,
+    /// Chunks found in the cache since the last batch (a batch's events count them, so progress
+    /// covers every chunk).
+    cached_since: u64,
+    /// Every chunk's vector so far; empty where it waits.
+    vectors: Vec<Vec<f32>>,
+    totals: EmbeddingCompleted,
+}
+
+impl Batches<'_> {
+    /// The next chunk: its vector from the cache, or it waits for a batch.
+    fn take(&mut self, text: String) -> Result<(), Stopped> {
+        let index = self.vectors.len();
+        match self.cache.and_then(|cache| cache.get(&text, DIMENSIONS)) {
+            Some(vector) => {
+                self.vectors.push(vector);
+                self.totals.cached_count += 1;
+                self.cached_since += 1;
+                Ok(())
+            }
+            None => {
+                self.vectors.push(Vec::new());
+                self.waiting.push((index, text));
+                if self.waiting.len() == BATCH {
+                    self.run()?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Embeds the waiting chunks, if any, and keeps their vectors.
+    fn run(&mut self) -> Result<(), Stopped> {
+        if self.waiting.is_empty() {
+            return Ok(());
+        }
+        if self.cancel.is_cancelled() {
+            return Err(Stopped::Cancelled);
+        }
+        let embedder = match &mut self.embedder {
+            Some(embedder) => embedder,
+            none => none.insert(self.model.load().map_err(|err| {
+                Stopped::Failed(ErrorInfo::new("model_unavailable", err.to_string()))
+            })?),
+        };
+        let batch_id = format!("b{}", self.totals.batch_count);
+        let started = Instant::now();
+        let cached_count = std::mem::take(&mut self.cached_since);
+        let chunk_count = self.waiting.len() as u64 + cached_count;
+        // A closed report channel only means nobody is listening any more.
+        let _ = self.report.send(Progress::Started(BatchStarted {
+            batch_id: batch_id.clone(),
+            chunk_count,
+        }));
+        let texts: Vec<&str> = self.waiting.iter().map(|(_, text)| text.as_str()).collect();
+        let embedded = embedder
+            .embed(&texts)
+            .map_err(|err| Stopped::Failed(ErrorInfo::new("embedding_failed", err.to_string())))?;
+        for ((index, text), vector) in self.waiting.drain(..).zip(embedded) {
+            if let Some(cache) = self.cache
+                && let Err(err) = cache.put(&text, &vector)
+            {
+                tracing::warn!("cannot write the vector cache: {err}");
+            }
+            self.vectors[index] = vector;
+        }
+        self.totals.batch_count += 1;
+        let _ = self.report.send(Progress::Completed(BatchCompleted {
+            batch_id,
+            chunk_count,
+            cached_count,
+            model: MODEL_ID.into(),
+            duration_ms: millis(started.elapsed()),
+            vectors: Vec::new(),
+        }));
+        Ok(())
+    }
+}
