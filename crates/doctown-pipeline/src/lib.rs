@@ -169,7 +169,7 @@ pub fn run(
     });
     // Its own token, so a failed ingest stops it too.
     let stop_embedding = cancel.child_token();
-    let embedding = EmbedStage::start(settings.model.clone(), cache, stop_embedding.clone())?;
+    let mut embedding = EmbedStage::start(settings.model.clone(), cache, stop_embedding.clone())?;
     let mut ingested = Ingested::default();
     let ingest = run_job(job, emitter, runtime, cancel, cancelled, &mut |envelope| {
         match &envelope.payload {
@@ -179,10 +179,7 @@ pub fn run(
                     .insert(file.path.clone(), (file.size_bytes, file.language));
             }
             Payload::IngestFileParsed(file) => ingested.files.push(file.clone()),
-            Payload::IngestChunkCreated(chunk) => {
-                embedding.push(chunk.content.clone());
-                ingested.chunks.push(chunk.clone());
-            }
+            Payload::IngestChunkCreated(chunk) => embedding.push(chunk.clone()),
             _ => {}
         }
         send(&envelope);
@@ -199,13 +196,14 @@ pub fn run(
             fail::<EmbeddingCompleted>(emitter, send, info.clone());
         }
     })?;
-    let (vectors, embedding) = embedded.map_err(|stopped| {
+    let (chunks, vectors, embedding) = embedded.map_err(|stopped| {
         let info = match stopped {
             Stopped::Cancelled => cancelled(),
             Stopped::Failed(info) => info,
         };
         fail::<EmbeddingCompleted>(emitter, send, info)
     })?;
+    ingested.chunks = chunks;
     send(&emitter.finish(embedding.clone(), Ok(())));
     durations.push((Stage::Embed, started.elapsed()));
     if cancel.is_cancelled() {
