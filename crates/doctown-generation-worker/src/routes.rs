@@ -73,7 +73,7 @@ async fn generate(
     Generator::check_budget(&estimate, service.max_cost_usd).map_err(|err| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "over_budget",
+            err.code(),
             err.to_string(),
         )
         .with_field("symbols")
@@ -100,7 +100,8 @@ async fn generate(
         let mut summaries = Vec::new();
         let completed = generator
             .generate(symbols, |summary| summaries.push(documented(summary)))
-            .await;
+            .await
+            .map_err(|err| ApiError::new(StatusCode::BAD_GATEWAY, err.code(), err.to_string()))?;
         summaries.sort_by_key(|s| order.get(&s.symbol_id).copied());
         return Ok(HttpResponse::Ok().json(serde_json::json!({
             "summaries": summaries,
@@ -127,7 +128,9 @@ async fn generate(
             }
         };
         let outcome = tokio::select! {
-            (completed, ()) = async { tokio::join!(generating, forwarding) } => Ok(completed),
+            (completed, ()) = async { tokio::join!(generating, forwarding) } => {
+                completed.map_err(|err| doctown_events::ErrorInfo::new(err.code(), err.to_string()))
+            }
             () = cancel.cancelled() => Err(reason.reason()),
         };
         let envelope = match outcome {

@@ -117,7 +117,8 @@ async fn main() {
                 samples.push(s);
             }
         })
-        .await;
+        .await
+        .unwrap();
     let elapsed = started.elapsed().as_secs_f64();
     let mini = Price::of("gpt-4o-mini").unwrap();
     println!(
@@ -134,7 +135,7 @@ async fn main() {
         println!("  {:?}: {}", sample.source, sample.summary);
     }
     let started = Instant::now();
-    let again = generator.generate(symbols, |_| {}).await;
+    let again = generator.generate(symbols, |_| {}).await.unwrap();
     println!(
         "second run: {} of {} from the cache ({:.1} %), {} tokens, in {:.3} s",
         again.cached,

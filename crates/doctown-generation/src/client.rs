@@ -49,8 +49,35 @@ pub struct Completion {
 
 /// Why a summary could not be had from the model.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct LlmError(String);
+#[error("{message}")]
+pub struct LlmError {
+    message: String,
+    refusal: bool,
+}
+
+impl LlmError {
+    /// A failure of one request.
+    fn failed(message: String) -> Self {
+        Self {
+            message,
+            refusal: false,
+        }
+    }
+
+    /// A failure every request would meet alike.
+    fn refused(message: String) -> Self {
+        Self {
+            message,
+            refusal: true,
+        }
+    }
+
+    /// Whether every request would fail alike (the key or the model refused, nothing
+    /// listening), so asking about the other symbols is pointless.
+    pub fn is_refusal(&self) -> bool {
+        self.refusal
+    }
+}
 
 /// The longest `Retry-After` honoured; a server asking for more is retried sooner.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
@@ -148,7 +175,7 @@ impl LlmClient {
             .connect_timeout(Duration::from_secs(10))
             .timeout(config.timeout.saturating_mul(2))
             .build()
-            .map_err(|err| LlmError(format!("cannot build the HTTP client: {err}")))?;
+            .map_err(|err| LlmError::failed(format!("cannot build the HTTP client: {err}")))?;
         let policy = RetryPolicy {
             attempts_left: config.max_attempts.max(1),
             retries: 0,
@@ -179,7 +206,8 @@ impl LlmClient {
 
     /// The model's answer to `prompt` (one user message, temperature 0).
     pub async fn complete(&self, prompt: &str) -> Result<Completion, LlmError> {
-        let invalid = |err: OpenAIError| LlmError(format!("cannot build the request: {err}"));
+        let invalid =
+            |err: OpenAIError| LlmError::failed(format!("cannot build the request: {err}"));
         let request = CreateChatCompletionRequestArgs::default()
             .model(&self.config.model)
             .messages([ChatCompletionRequestUserMessageArgs::default()
@@ -216,27 +244,42 @@ impl LlmClient {
     fn explain(&self, err: OpenAIError) -> LlmError {
         let attempts = self.config.max_attempts.max(1);
         let base = &self.config.base_url;
-        LlmError(match err {
-            OpenAIError::ApiError(api) => format!(
+        let model = &self.config.model;
+        match err {
+            OpenAIError::ApiError(api) if matches!(api.status_code.as_u16(), 401 | 403) => {
+                LlmError::refused(format!(
+                    "the model server at {base} refused the request ({}: {}); check DOCTOWN_LLM_API_KEY (and DOCTOWN_LLM_ORGANIZATION), or pass --offline",
+                    api.status_code, api.api_error
+                ))
+            }
+            OpenAIError::ApiError(api) if api.status_code.as_u16() == 404 => {
+                LlmError::refused(format!(
+                    "the model server at {base} answered 404 ({}): it has no model `{model}` or no chat completions there; check DOCTOWN_LLM_MODEL, and that DOCTOWN_LLM_BASE_URL ends where `/chat/completions` begins (usually `/v1`)",
+                    api.api_error
+                ))
+            }
+            OpenAIError::ApiError(api) => LlmError::failed(format!(
                 "the model server at {base} answered {} ({}) after {attempts} attempt(s)",
                 api.status_code, api.api_error
-            ),
-            OpenAIError::Boxed(boxed) if boxed.is::<tower::timeout::error::Elapsed>() => format!(
-                "the model server at {base} did not answer within {} s, {attempts} time(s); raise DOCTOWN_LLM_TIMEOUT_SECS or check the server",
-                self.config.timeout.as_secs()
-            ),
+            )),
+            OpenAIError::Boxed(boxed) if boxed.is::<tower::timeout::error::Elapsed>() => {
+                LlmError::failed(format!(
+                    "the model server at {base} did not answer within {} s, {attempts} time(s); raise DOCTOWN_LLM_TIMEOUT_SECS or check the server",
+                    self.config.timeout.as_secs()
+                ))
+            }
             OpenAIError::Boxed(boxed) => match boxed.downcast::<OpenAIError>() {
-                Ok(inner) => return self.explain(*inner),
-                Err(other) => format!("the request to {base} failed: {other}"),
+                Ok(inner) => self.explain(*inner),
+                Err(other) => LlmError::failed(format!("the request to {base} failed: {other}")),
             },
-            OpenAIError::Reqwest(err) if err.is_connect() => format!(
-                "cannot connect to the model server at {base} ({err}); check DOCTOWN_LLM_BASE_URL"
-            ),
-            OpenAIError::JSONDeserialize(err, body) => format!(
+            OpenAIError::Reqwest(err) if err.is_connect() => LlmError::refused(format!(
+                "cannot connect to the model server at {base} ({err}) after {attempts} attempt(s); start it, check DOCTOWN_LLM_BASE_URL, or pass --offline"
+            )),
+            OpenAIError::JSONDeserialize(err, body) => LlmError::failed(format!(
                 "the model server at {base} answered something that is not a chat completion ({err}): {}",
                 body.chars().take(200).collect::<String>()
-            ),
-            other => format!("the request to {base} failed: {other}"),
-        })
+            )),
+            other => LlmError::failed(format!("the request to {base} failed: {other}")),
+        }
     }
 }

@@ -75,6 +75,21 @@ pub enum GenerationError {
     /// The model client could not be built.
     #[error(transparent)]
     Client(#[from] LlmError),
+    /// The model server refused in a way every request would meet (a bad key, an unknown
+    /// model, nothing listening): the job stops rather than write offline summaries unasked.
+    #[error(transparent)]
+    Refused(LlmError),
+}
+
+impl GenerationError {
+    /// The error's code in a failed completion event.
+    pub fn code(&self) -> &'static str {
+        match self {
+            GenerationError::OverBudget { .. } => "over_budget",
+            GenerationError::Client(_) => "generation_failed",
+            GenerationError::Refused(_) => "llm_refused",
+        }
+    }
 }
 
 /// Who writes the summaries.
@@ -204,18 +219,20 @@ impl Generator {
     }
 
     /// Documents every symbol, `concurrency` at a time, calling `on_summary` as each is done
-    /// (in completion order); answers the totals.
+    /// (in completion order); answers the totals. A symbol the model fails gets an offline
+    /// summary with the error; a refusal every request would meet stops the job.
     pub async fn generate(
         &self,
         symbols: Vec<SymbolInput>,
         mut on_summary: impl FnMut(SymbolSummary),
-    ) -> GenerationCompleted {
+    ) -> Result<GenerationCompleted, GenerationError> {
         let started = Instant::now();
         let mut totals = GenerationCompleted::default();
         let mut done = futures_util::stream::iter(symbols)
             .map(|symbol| self.document(symbol))
             .buffer_unordered(self.concurrency);
         while let Some(summary) = done.next().await {
+            let summary = summary.map_err(GenerationError::Refused)?;
             totals.documented += 1;
             totals.failed += u64::from(summary.error.is_some());
             totals.cached += u64::from(summary.source == SummarySource::Cached);
@@ -231,11 +248,11 @@ impl Generator {
             totals.cost_usd = price.cost(totals.input_tokens, totals.output_tokens);
         }
         totals.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        totals
+        Ok(totals)
     }
 
-    /// One symbol's summary.
-    async fn document(&self, symbol: SymbolInput) -> SymbolSummary {
+    /// One symbol's summary; an error only for a refusal.
+    async fn document(&self, symbol: SymbolInput) -> Result<SymbolSummary, LlmError> {
         let offline = |error: Option<String>| SymbolSummary {
             symbol_id: symbol.symbol_id,
             summary: offline_summary(&symbol.context),
@@ -246,10 +263,10 @@ impl Generator {
             error,
         };
         let Writer::Model { client, .. } = &self.writer else {
-            return offline(None);
+            return Ok(offline(None));
         };
         if let Some(entry) = self.cached(&symbol, client.model()) {
-            return SymbolSummary {
+            return Ok(SymbolSummary {
                 symbol_id: symbol.symbol_id,
                 summary: entry.summary,
                 source: SummarySource::Cached,
@@ -257,14 +274,15 @@ impl Generator {
                 output_tokens: 0,
                 prompt: None,
                 error: None,
-            };
+            });
         }
         let prompt = build_prompt(&symbol, &self.counter, self.prompt_budget);
         let completion = match client.complete(&prompt.text).await {
             Ok(completion) => completion,
+            Err(err) if err.is_refusal() => return Err(err),
             Err(err) => {
                 tracing::warn!(symbol = %symbol.context.name, "{err}");
-                return offline(Some(err.to_string()));
+                return Ok(offline(Some(err.to_string())));
             }
         };
         let summary = clean_summary(&completion.text);
@@ -279,7 +297,7 @@ impl Generator {
             )));
             failed.input_tokens = input_tokens;
             failed.output_tokens = output_tokens;
-            return failed;
+            return Ok(failed);
         }
         if let Some(cache) = &self.cache {
             let entry = CachedSummary {
@@ -291,7 +309,7 @@ impl Generator {
                 tracing::warn!(dir = %cache.dir().display(), "cannot write the summary cache: {err}");
             }
         }
-        SymbolSummary {
+        Ok(SymbolSummary {
             symbol_id: symbol.symbol_id,
             summary,
             source: SummarySource::Llm,
@@ -299,6 +317,6 @@ impl Generator {
             output_tokens,
             prompt: Some(prompt.text),
             error: None,
-        }
+        })
     }
 }

@@ -90,7 +90,8 @@ async fn llama_server_writes_counted_summaries_and_a_second_run_costs_nothing() 
     let mut summaries = Vec::new();
     let totals = generator
         .generate(symbols.clone(), |s| summaries.push(s))
-        .await;
+        .await
+        .unwrap();
     assert_eq!(totals.documented, 3);
     assert_eq!(totals.failed, 0, "{summaries:?}");
     for summary in &summaries {
@@ -107,7 +108,10 @@ async fn llama_server_writes_counted_summaries_and_a_second_run_costs_nothing() 
     assert_eq!(totals.cost_usd, 0.0);
 
     let mut again = Vec::new();
-    let totals = generator.generate(symbols, |s| again.push(s)).await;
+    let totals = generator
+        .generate(symbols, |s| again.push(s))
+        .await
+        .unwrap();
     assert_eq!(
         (totals.cached, totals.input_tokens, totals.output_tokens),
         (3, 0, 0)

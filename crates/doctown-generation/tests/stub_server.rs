@@ -59,7 +59,10 @@ async fn run(
     n: usize,
 ) -> (Vec<SymbolSummary>, doctown_events::GenerationCompleted) {
     let mut summaries = Vec::new();
-    let totals = generator.generate(symbols(n), |s| summaries.push(s)).await;
+    let totals = generator
+        .generate(symbols(n), |s| summaries.push(s))
+        .await
+        .unwrap();
     (summaries, totals)
 }
 
@@ -206,16 +209,43 @@ async fn an_answer_slower_than_the_timeout_is_retried_then_reported() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nothing_listening_is_named_and_offline_needs_no_server() {
-    let generator =
-        Generator::new(Some(config("http://127.0.0.1:9", "smollm2")), None, 2000, 1).unwrap();
-    let (summaries, totals) = run(&generator, 1).await;
-    assert_eq!(totals.failed, 1);
-    let error = summaries[0].error.as_deref().unwrap();
-    assert!(
-        error.contains("cannot connect") && error.contains("DOCTOWN_LLM_BASE_URL"),
-        "{error}"
-    );
+async fn a_refusal_stops_the_job_with_what_to_check_and_offline_needs_no_server() {
+    // Nothing listening, a key refused, a model the server does not have: every request would
+    // fail alike, so the job stops at the first with what to check.
+    let refusals = [
+        (None, "cannot connect", "DOCTOWN_LLM_BASE_URL"),
+        (Some(401), "refused the request (401", "DOCTOWN_LLM_API_KEY"),
+        (Some(404), "no model `smollm2`", "DOCTOWN_LLM_MODEL"),
+    ];
+    for (status, what, check) in refusals {
+        let server = status.map(|status| {
+            LoopbackServer::start(move |_| {
+                Response::json(
+                    status,
+                    r#"{"error":{"message":"no","type":"invalid_request_error"}}"#,
+                )
+            })
+        });
+        let base = server
+            .as_ref()
+            .map_or_else(|| "http://127.0.0.1:9".to_owned(), |s| s.base.clone());
+        let generator = Generator::new(Some(config(&base, "smollm2")), None, 2000, 1).unwrap();
+        let mut summaries = Vec::new();
+        let err = generator
+            .generate(symbols(3), |s| summaries.push(s))
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), "llm_refused");
+        let message = err.to_string();
+        assert!(
+            message.contains(what) && message.contains(check),
+            "{message}"
+        );
+        assert!(summaries.is_empty(), "{summaries:?}");
+        if let (Some(server), Some(401 | 404)) = (&server, status) {
+            assert_eq!(server.requests().len(), 1, "a refusal is not retried");
+        }
+    }
 
     let offline = Generator::new(None, None, 2000, 4).unwrap();
     assert_eq!(offline.mode(), GenerationMode::Offline);

@@ -265,7 +265,7 @@ pub fn run(
         generation_settings.llm_concurrency,
     )
     .map_err(|err| {
-        let info = ErrorInfo::new("generation_failed", err.to_string());
+        let info = ErrorInfo::new(err.code(), err.to_string());
         fail::<GenerationCompleted>(emitter, send, info)
     })?;
     let mut code: HashMap<_, String> = HashMap::new();
@@ -290,7 +290,7 @@ pub fn run(
     drop(code);
     let estimate = generator.estimate(&symbols);
     if let Err(err) = Generator::check_budget(&estimate, generation_settings.max_cost_usd) {
-        let info = ErrorInfo::new("over_budget", err.to_string());
+        let info = ErrorInfo::new(err.code(), err.to_string());
         return Err(fail::<GenerationCompleted>(emitter, send, info));
     }
     send(&emitter.emit(GenerationStarted {
@@ -316,8 +316,13 @@ pub fn run(
             error: summary.error,
         }));
     });
-    let Some(generation) = runtime.block_on(cancel.run_until_cancelled(documented)) else {
-        return Err(fail::<GenerationCompleted>(emitter, send, cancelled()));
+    let generation = match runtime.block_on(cancel.run_until_cancelled(documented)) {
+        Some(Ok(generation)) => generation,
+        Some(Err(err)) => {
+            let info = ErrorInfo::new(err.code(), err.to_string());
+            return Err(fail::<GenerationCompleted>(emitter, send, info));
+        }
+        None => return Err(fail::<GenerationCompleted>(emitter, send, cancelled())),
     };
     send(&emitter.finish(generation.clone(), Ok(())));
     durations.push((Stage::Generate, started.elapsed()));

@@ -23,7 +23,13 @@ struct Args {
 }
 
 fn settings(cache: &Path) -> PipelineSettings {
-    Args::parse_from(["test", "--cache-dir", cache.to_str().unwrap(), "--offline"]).settings
+    settings_with(cache, &["--offline"])
+}
+
+fn settings_with(cache: &Path, flags: &[&str]) -> PipelineSettings {
+    let mut args = vec!["test", "--cache-dir", cache.to_str().unwrap()];
+    args.extend_from_slice(flags);
+    Args::parse_from(args).settings
 }
 
 /// Runs the pipeline; cancels the run when the event `cancel_at` is sent.
@@ -204,6 +210,59 @@ fn an_unwritable_output_fails_and_leaves_nothing() {
     let last = events.last().unwrap();
     assert_eq!(last.event_type(), EventType::PackCompleted);
     assert!(last.error.is_some());
+    assert!(!output.exists());
+    let leftovers: Vec<_> = std::fs::read_dir(work.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+}
+
+#[test]
+fn a_missing_model_or_a_refusing_model_server_fails_with_what_to_do_and_leaves_nothing() {
+    let work = tempfile::tempdir().unwrap();
+    let (repo, cache) = (work.path().join("repo"), work.path().join("cache"));
+    std::fs::create_dir_all(&repo).unwrap();
+    repository(&repo);
+    let output = work.path().join("out.docpack");
+
+    let no_model = work.path().join("no-model");
+    let missing = settings_with(
+        &cache,
+        &["--offline", "--model-dir", no_model.to_str().unwrap()],
+    );
+    let (outcome, events) = run_with(&repo, &missing, &output, None);
+    let err = outcome.unwrap_err();
+    assert_eq!(err.code, "model_unavailable");
+    assert!(
+        err.message.contains("scripts/fetch-model"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        events.last().unwrap().event_type(),
+        EventType::EmbeddingCompleted
+    );
+    assert!(!output.exists());
+
+    // Nothing listens on port 9: the job stops at generation instead of writing offline
+    // summaries nobody asked for.
+    let refusing = settings_with(
+        &cache,
+        &[
+            "--llm-base-url",
+            "http://127.0.0.1:9/v1",
+            "--llm-max-attempts",
+            "1",
+        ],
+    );
+    let (outcome, events) = run_with(&repo, &refusing, &output, None);
+    let err = outcome.unwrap_err();
+    assert_eq!(err.code, "llm_refused");
+    assert!(err.message.contains("--offline"), "{}", err.message);
+    let last = events.last().unwrap();
+    assert_eq!(last.event_type(), EventType::GenerationCompleted);
+    assert_eq!(last.error.as_ref().unwrap().code, "llm_refused");
     assert!(!output.exists());
     let leftovers: Vec<_> = std::fs::read_dir(work.path())
         .unwrap()

@@ -1,0 +1,3 @@
+DROP TABLE docpacks;
+DROP TABLE job_events;
+DROP TABLE jobs;
