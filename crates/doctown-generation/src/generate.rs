@@ -98,6 +98,8 @@ enum Writer {
     Model {
         client: Box<LlmClient>,
         price: Option<Price>,
+        /// The model's tokenizer (loading one costs ~0.1 s, so the offline writer has none).
+        counter: TokenCounter,
     },
     Offline,
 }
@@ -106,7 +108,6 @@ enum Writer {
 #[derive(Debug, Clone)]
 pub struct Generator {
     writer: Writer,
-    counter: TokenCounter,
     cache: Option<SummaryCache>,
     prompt_budget: u64,
     concurrency: usize,
@@ -121,23 +122,16 @@ impl Generator {
         prompt_budget: u64,
         concurrency: usize,
     ) -> Result<Self, GenerationError> {
-        let (writer, counter) = match llm {
-            Some(config) => {
-                let counter = TokenCounter::for_model(&config.model);
-                let price = Price::of(&config.model);
-                (
-                    Writer::Model {
-                        client: Box::new(LlmClient::new(config)?),
-                        price,
-                    },
-                    counter,
-                )
-            }
-            None => (Writer::Offline, TokenCounter::for_model("")),
+        let writer = match llm {
+            Some(config) => Writer::Model {
+                counter: TokenCounter::for_model(&config.model),
+                price: Price::of(&config.model),
+                client: Box::new(LlmClient::new(config)?),
+            },
+            None => Writer::Offline,
         };
         Ok(Self {
             writer,
-            counter,
             cache,
             prompt_budget,
             concurrency: concurrency.max(1),
@@ -172,7 +166,12 @@ impl Generator {
 
     /// What `symbols` will cost at most: their prompts counted, cached ones left out.
     pub fn estimate(&self, symbols: &[SymbolInput]) -> Estimate {
-        let Writer::Model { client, price } = &self.writer else {
+        let Writer::Model {
+            client,
+            price,
+            counter,
+        } = &self.writer
+        else {
             return Estimate {
                 symbols: symbols.len() as u64,
                 to_generate: 0,
@@ -187,7 +186,7 @@ impl Generator {
             .collect();
         let input_tokens: u64 = uncached
             .iter()
-            .map(|s| build_prompt(s, &self.counter, self.prompt_budget).tokens)
+            .map(|s| build_prompt(s, counter, self.prompt_budget).tokens)
             .sum();
         let max_output_tokens = uncached.len() as u64 * u64::from(client.max_output_tokens());
         Estimate {
@@ -262,7 +261,10 @@ impl Generator {
             prompt: None,
             error,
         };
-        let Writer::Model { client, .. } = &self.writer else {
+        let Writer::Model {
+            client, counter, ..
+        } = &self.writer
+        else {
             return Ok(offline(None));
         };
         if let Some(entry) = self.cached(&symbol, client.model()) {
@@ -276,7 +278,7 @@ impl Generator {
                 error: None,
             });
         }
-        let prompt = build_prompt(&symbol, &self.counter, self.prompt_budget);
+        let prompt = build_prompt(&symbol, counter, self.prompt_budget);
         let completion = match client.complete(&prompt.text).await {
             Ok(completion) => completion,
             Err(err) if err.is_refusal() => return Err(err),
@@ -289,7 +291,7 @@ impl Generator {
         let input_tokens = completion.input_tokens.unwrap_or(prompt.tokens);
         let output_tokens = completion
             .output_tokens
-            .unwrap_or_else(|| self.counter.count(&completion.text));
+            .unwrap_or_else(|| counter.count(&completion.text));
         if summary.is_empty() {
             let mut failed = offline(Some(format!(
                 "the model answered no usable text: {:?}",
