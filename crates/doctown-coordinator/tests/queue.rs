@@ -1,0 +1,182 @@
+//! The queue's contract, checked the same way on both implementations: the in-process one and
+//! Redis Streams on the real server `scripts/services start` runs (DOCTOWN_TEST_REDIS_URL).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use doctown_common::JobId;
+use doctown_coordinator::{Delivery, MemoryQueue, Message, Queue, QueueOptions, RedisQueue};
+
+const OPTIONS: QueueOptions = QueueOptions {
+    visibility_timeout: Duration::from_millis(400),
+    max_deliveries: 2,
+};
+
+const NOW: Duration = Duration::ZERO;
+
+fn message(key: &str) -> Message {
+    Message {
+        job_id: JobId::generate(),
+        key: key.to_owned(),
+        body: serde_json::json!({"files": 3}),
+    }
+}
+
+fn keys(deliveries: &[Delivery]) -> Vec<&str> {
+    deliveries.iter().map(|d| d.message.key.as_str()).collect()
+}
+
+/// A stream name no earlier run used (Redis keeps its streams).
+fn fresh(name: &str) -> String {
+    format!("test:{}:{name}", JobId::generate())
+}
+
+async fn redis() -> RedisQueue {
+    let url = std::env::var("DOCTOWN_TEST_REDIS_URL").unwrap_or_else(|_| {
+        panic!("DOCTOWN_TEST_REDIS_URL is not set: run the tests with scripts/test, or `eval \"$(scripts/services start)\"` first")
+    });
+    RedisQueue::connect(&url, OPTIONS).await.unwrap()
+}
+
+async fn each_group_gets_every_message_once(queue: &impl Queue) {
+    let stream = fresh("ingest");
+    for key in ["a", "b", "c"] {
+        queue.publish(&stream, &message(key)).await.unwrap();
+    }
+    let first = queue
+        .receive(&stream, "workers", "w1", 2, NOW)
+        .await
+        .unwrap();
+    let second = queue
+        .receive(&stream, "workers", "w2", 2, NOW)
+        .await
+        .unwrap();
+    assert_eq!(keys(&first), ["a", "b"]);
+    assert_eq!(keys(&second), ["c"]);
+    assert!(first.iter().all(|d| d.deliveries == 1));
+    assert_eq!(first[0].message, first[0].message.clone());
+    // Another group reads the stream from its beginning.
+    let audit = queue
+        .receive(&stream, "audit", "a1", 10, NOW)
+        .await
+        .unwrap();
+    assert_eq!(keys(&audit), ["a", "b", "c"]);
+}
+
+async fn a_waiting_consumer_wakes_for_a_new_message(queue: Arc<impl Queue + 'static>) {
+    let stream = fresh("embed");
+    // The group exists before the reader waits, as a running worker's does.
+    assert!(
+        queue
+            .receive(&stream, "workers", "w1", 1, NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let reader = {
+        let (queue, stream) = (queue.clone(), stream.clone());
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let got = queue
+                .receive(&stream, "workers", "w1", 1, Duration::from_secs(10))
+                .await
+                .unwrap();
+            (got, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    queue.publish(&stream, &message("late")).await.unwrap();
+    let (got, waited) = reader.await.unwrap();
+    assert_eq!(keys(&got), ["late"]);
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    // Nothing to read: an empty answer once the wait is over.
+    let started = Instant::now();
+    let none = queue
+        .receive(&stream, "workers", "w1", 1, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert!(started.elapsed() >= Duration::from_millis(300));
+}
+
+async fn unacknowledged_messages_return_then_go_to_dead_letters(queue: &impl Queue) {
+    let stream = fresh("pack");
+    queue.publish(&stream, &message("kept")).await.unwrap();
+    queue.publish(&stream, &message("done")).await.unwrap();
+    let got = queue
+        .receive(&stream, "workers", "dies", 2, NOW)
+        .await
+        .unwrap();
+    assert_eq!(keys(&got), ["kept", "done"]);
+    queue.ack(&stream, "workers", &got[1].id).await.unwrap();
+    queue.ack(&stream, "workers", &got[1].id).await.unwrap();
+
+    // Within the visibility timeout nobody else gets it; after it, the next consumer does, as
+    // a second delivery.
+    assert!(
+        queue
+            .receive(&stream, "workers", "w2", 2, NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    tokio::time::sleep(OPTIONS.visibility_timeout + Duration::from_millis(100)).await;
+    let again = queue
+        .receive(&stream, "workers", "w2", 2, NOW)
+        .await
+        .unwrap();
+    assert_eq!(keys(&again), ["kept"]);
+    assert_eq!(again[0].deliveries, 2);
+    assert!(queue.dead_letters(&stream).await.unwrap().is_empty());
+
+    // Delivered as often as allowed and still not acknowledged: a dead letter, not out again.
+    tokio::time::sleep(OPTIONS.visibility_timeout + Duration::from_millis(100)).await;
+    assert!(
+        queue
+            .receive(&stream, "workers", "w3", 2, NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let dead = queue.dead_letters(&stream).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].key, "kept");
+    tokio::time::sleep(OPTIONS.visibility_timeout + Duration::from_millis(100)).await;
+    assert!(
+        queue
+            .receive(&stream, "workers", "w3", 2, NOW)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_memory_queue_keeps_the_contract() {
+    let queue = Arc::new(MemoryQueue::new(OPTIONS));
+    each_group_gets_every_message_once(queue.as_ref()).await;
+    a_waiting_consumer_wakes_for_a_new_message(queue.clone()).await;
+    unacknowledged_messages_return_then_go_to_dead_letters(queue.as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_streams_keep_the_contract() {
+    let queue = Arc::new(redis().await);
+    each_group_gets_every_message_once(queue.as_ref()).await;
+    a_waiting_consumer_wakes_for_a_new_message(queue.clone()).await;
+    unacknowledged_messages_return_then_go_to_dead_letters(queue.as_ref()).await;
+}
+
+#[tokio::test]
+async fn an_unreachable_redis_is_named_with_what_to_check() {
+    let err = RedisQueue::connect("redis://127.0.0.1:9", OPTIONS)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("redis://127.0.0.1:9") && err.contains("DOCTOWN_REDIS_URL"),
+        "{err}"
+    );
+}
