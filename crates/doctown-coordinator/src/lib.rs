@@ -4,16 +4,13 @@
 //! Stages are reached through a [`Queue`]: one stream per stage, read by consumer groups with
 //! explicit acknowledgement, redelivery after a visibility timeout and dead letters.
 //!
-//! Its pure core is the job state machine ([`JobStatus`]): every change of a job's
-//! status goes through [`JobStatus::transition`], so a job never moves backwards, never leaves a
-//! terminal status, and never skips a stage.
+//! Every change of a job's status goes through the state machine of the job's status type,
+//! `doctown_events::JobStatus::transition` (it lives with the events that carry statuses).
 
 mod queue;
 mod redis_queue;
-mod state;
 
 pub use queue::{
     Delivery, MemoryQueue, Message, Queue, QueueError, QueueOptions, dead_letter_stream,
 };
 pub use redis_queue::RedisQueue;
-pub use state::{JobStatus, TransitionError, UnknownStatus};

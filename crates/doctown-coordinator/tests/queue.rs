@@ -40,6 +40,15 @@ async fn redis() -> RedisQueue {
     RedisQueue::connect(&url, OPTIONS).await.unwrap()
 }
 
+/// Asserts that `consumer` gets nothing from `stream` now.
+async fn nothing_for(queue: &impl Queue, stream: &str, consumer: &str) {
+    let got = queue
+        .receive(stream, "workers", consumer, 2, NOW)
+        .await
+        .unwrap();
+    assert!(got.is_empty(), "{consumer} got {:?}", keys(&got));
+}
+
 async fn each_group_gets_every_message_once(queue: &impl Queue) {
     let stream = fresh("ingest");
     for key in ["a", "b", "c"] {
@@ -115,13 +124,7 @@ async fn unacknowledged_messages_return_then_go_to_dead_letters(queue: &impl Que
 
     // Within the visibility timeout nobody else gets it; after it, the next consumer does, as
     // a second delivery.
-    assert!(
-        queue
-            .receive(&stream, "workers", "w2", 2, NOW)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    nothing_for(queue, &stream, "w2").await;
     tokio::time::sleep(OPTIONS.visibility_timeout + Duration::from_millis(100)).await;
     let again = queue
         .receive(&stream, "workers", "w2", 2, NOW)
@@ -133,40 +136,28 @@ async fn unacknowledged_messages_return_then_go_to_dead_letters(queue: &impl Que
 
     // Delivered as often as allowed and still not acknowledged: a dead letter, not out again.
     tokio::time::sleep(OPTIONS.visibility_timeout + Duration::from_millis(100)).await;
-    assert!(
-        queue
-            .receive(&stream, "workers", "w3", 2, NOW)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    nothing_for(queue, &stream, "w3").await;
     let dead = queue.dead_letters(&stream).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].key, "kept");
     tokio::time::sleep(OPTIONS.visibility_timeout + Duration::from_millis(100)).await;
-    assert!(
-        queue
-            .receive(&stream, "workers", "w3", 2, NOW)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    nothing_for(queue, &stream, "w3").await;
+}
+
+async fn keeps_the_contract(queue: Arc<impl Queue + 'static>) {
+    each_group_gets_every_message_once(queue.as_ref()).await;
+    a_waiting_consumer_wakes_for_a_new_message(queue.clone()).await;
+    unacknowledged_messages_return_then_go_to_dead_letters(queue.as_ref()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_memory_queue_keeps_the_contract() {
-    let queue = Arc::new(MemoryQueue::new(OPTIONS));
-    each_group_gets_every_message_once(queue.as_ref()).await;
-    a_waiting_consumer_wakes_for_a_new_message(queue.clone()).await;
-    unacknowledged_messages_return_then_go_to_dead_letters(queue.as_ref()).await;
+    keeps_the_contract(Arc::new(MemoryQueue::new(OPTIONS))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_streams_keep_the_contract() {
-    let queue = Arc::new(redis().await);
-    each_group_gets_every_message_once(queue.as_ref()).await;
-    a_waiting_consumer_wakes_for_a_new_message(queue.clone()).await;
-    unacknowledged_messages_return_then_go_to_dead_letters(queue.as_ref()).await;
+    keeps_the_contract(Arc::new(redis().await)).await;
 }
 
 #[tokio::test]

@@ -8,9 +8,11 @@
 mod envelope;
 mod payload;
 pub mod sse;
+mod status;
 
 pub use envelope::{
     Envelope, EnvelopeError, ErrorInfo, EventContext, EventEmitter, EventMeta, SequenceCheck,
     Status,
 };
 pub use payload::*;
+pub use status::{JobStatus, TransitionError, UnknownStatus};

@@ -14,6 +14,7 @@ use doctown_docpack::{Cluster, EdgeKind, Graph, SymbolContextEntry};
 use serde::{Deserialize, Serialize};
 
 use crate::EnvelopeError;
+use crate::status::JobStatus;
 
 /// A payload of a `*.completed` event, emitted with a status by
 /// [`EventEmitter::finish`](crate::EventEmitter::finish).
@@ -523,30 +524,6 @@ pub struct PackCompleted {
     pub url: Option<String>,
     /// Wall time of the stage.
     pub duration_ms: u64,
-}
-
-/// The states of a job, in pipeline order, then the three ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobStatus {
-    /// Accepted, waiting for a worker.
-    Queued,
-    /// Reading the source.
-    Ingesting,
-    /// Computing vectors.
-    Embedding,
-    /// Clustering and building the graph.
-    Assembling,
-    /// Writing summaries.
-    Generating,
-    /// Writing the docpack.
-    Packing,
-    /// Ended with a docpack.
-    Completed,
-    /// Ended with an error.
-    Failed,
-    /// Stopped by a user.
-    Cancelled,
 }
 
 /// `job.created.v1`.

@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::Cursor;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use doctown_common::JobId;
@@ -73,12 +73,27 @@ fn run_with(
     (outcome, events)
 }
 
-/// A folder holding the sample files.
-fn repository(dir: &Path) {
+/// A temporary folder holding `repo/`, a copy of the sample files, and the path of `cache/`.
+fn workspace() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let work = tempfile::tempdir().unwrap();
+    let (repo, cache) = (work.path().join("repo"), work.path().join("cache"));
+    std::fs::create_dir_all(&repo).unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../doctown-intel/tests/fixtures");
     for name in ["sample.py", "sample.rs", "sample.go", "sample.ts"] {
-        std::fs::copy(fixtures.join(name), dir.join(name)).unwrap();
+        std::fs::copy(fixtures.join(name), repo.join(name)).unwrap();
     }
+    (work, repo, cache)
+}
+
+/// Neither the docpack nor a partial one is left: only `repo/` and `cache/` are in `work`.
+fn nothing_written(work: &Path, output: &Path) {
+    assert!(!output.exists());
+    let mut left: Vec<_> = std::fs::read_dir(work)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["cache", "repo"]);
 }
 
 fn generate(
@@ -91,10 +106,7 @@ fn generate(
 
 #[test]
 fn a_folder_becomes_a_verified_docpack_and_an_unchanged_one_the_same_bytes() {
-    let work = tempfile::tempdir().unwrap();
-    let (repo, cache) = (work.path().join("repo"), work.path().join("cache"));
-    std::fs::create_dir_all(&repo).unwrap();
-    repository(&repo);
+    let (work, repo, cache) = workspace();
     let output = work.path().join("out.docpack");
 
     let (first, events) = generate(&repo, &cache, &output);
@@ -178,10 +190,7 @@ fn a_folder_becomes_a_verified_docpack_and_an_unchanged_one_the_same_bytes() {
 
 #[test]
 fn a_run_cancelled_between_stages_ends_the_next_stage_failed_and_writes_nothing() {
-    let work = tempfile::tempdir().unwrap();
-    let (repo, cache) = (work.path().join("repo"), work.path().join("cache"));
-    std::fs::create_dir_all(&repo).unwrap();
-    repository(&repo);
+    let (work, repo, cache) = workspace();
     let output = work.path().join("out.docpack");
     for (cancel_at, ends) in [
         (EventType::EmbeddingCompleted, EventType::AssemblyCompleted),
@@ -199,10 +208,7 @@ fn a_run_cancelled_between_stages_ends_the_next_stage_failed_and_writes_nothing(
 
 #[test]
 fn an_unwritable_output_fails_and_leaves_nothing() {
-    let work = tempfile::tempdir().unwrap();
-    let (repo, cache) = (work.path().join("repo"), work.path().join("cache"));
-    std::fs::create_dir_all(&repo).unwrap();
-    repository(&repo);
+    let (work, repo, cache) = workspace();
     let output = work.path().join("missing-folder").join("out.docpack");
     let (outcome, events) = generate(&repo, &cache, &output);
     let err = outcome.unwrap_err();
@@ -210,20 +216,12 @@ fn an_unwritable_output_fails_and_leaves_nothing() {
     let last = events.last().unwrap();
     assert_eq!(last.event_type(), EventType::PackCompleted);
     assert!(last.error.is_some());
-    assert!(!output.exists());
-    let leftovers: Vec<_> = std::fs::read_dir(work.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+    nothing_written(work.path(), &output);
 }
 
 #[test]
 fn a_missing_model_or_a_refusing_model_server_fails_with_what_to_do_and_leaves_nothing() {
-    let work = tempfile::tempdir().unwrap();
-    let (repo, cache) = (work.path().join("repo"), work.path().join("cache"));
-    std::fs::create_dir_all(&repo).unwrap();
-    repository(&repo);
+    let (work, repo, cache) = workspace();
     let output = work.path().join("out.docpack");
 
     let no_model = work.path().join("no-model");
@@ -263,10 +261,5 @@ fn a_missing_model_or_a_refusing_model_server_fails_with_what_to_do_and_leaves_n
     let last = events.last().unwrap();
     assert_eq!(last.event_type(), EventType::GenerationCompleted);
     assert_eq!(last.error.as_ref().unwrap().code, "llm_refused");
-    assert!(!output.exists());
-    let leftovers: Vec<_> = std::fs::read_dir(work.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+    nothing_written(work.path(), &output);
 }

@@ -1,4 +1,6 @@
-//! A job's status and the transitions allowed between statuses.
+//! A job's status and the transitions allowed between them: the state machine every change of
+//! a job's status goes through, so a job never moves backwards, never leaves an ending and never
+//! skips a stage.
 
 use std::fmt;
 use std::str::FromStr;
