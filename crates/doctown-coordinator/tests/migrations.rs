@@ -76,17 +76,7 @@ async fn the_schema_applies_reverts_and_holds_what_the_state_machine_allows() {
             .bind(status)
             .execute(pool)
     };
-    for status in [
-        JobStatus::Queued,
-        JobStatus::Ingesting,
-        JobStatus::Embedding,
-        JobStatus::Assembling,
-        JobStatus::Generating,
-        JobStatus::Packing,
-        JobStatus::Completed,
-        JobStatus::Failed,
-        JobStatus::Cancelled,
-    ] {
+    for status in JobStatus::ALL {
         insert(status.to_string()).await.unwrap();
     }
     assert!(insert("done".into()).await.is_err());

@@ -41,20 +41,20 @@ pub struct TransitionError {
     pub to: JobStatus,
 }
 
-/// Every status, in the order a job goes through them (the three endings last).
-const ALL: [JobStatus; 9] = [
-    JobStatus::Queued,
-    JobStatus::Ingesting,
-    JobStatus::Embedding,
-    JobStatus::Assembling,
-    JobStatus::Generating,
-    JobStatus::Packing,
-    JobStatus::Completed,
-    JobStatus::Failed,
-    JobStatus::Cancelled,
-];
-
 impl JobStatus {
+    /// Every status, in the order a job goes through them (the three endings last).
+    pub const ALL: [JobStatus; 9] = [
+        JobStatus::Queued,
+        JobStatus::Ingesting,
+        JobStatus::Embedding,
+        JobStatus::Assembling,
+        JobStatus::Generating,
+        JobStatus::Packing,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
     /// Its name, as the API and the database write it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -127,7 +127,8 @@ impl FromStr for JobStatus {
     type Err = UnknownStatus;
 
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        ALL.into_iter()
+        JobStatus::ALL
+            .into_iter()
             .find(|status| status.as_str() == name)
             .ok_or_else(|| UnknownStatus(name.to_owned()))
     }
@@ -145,14 +146,14 @@ mod tests {
             status = status.transition(next).unwrap();
             path.push(status);
         }
-        assert_eq!(path, ALL[..7]);
+        assert_eq!(path, JobStatus::ALL[..7]);
         assert_eq!(status, JobStatus::Completed);
     }
 
     #[test]
     fn only_forward_one_stage_or_to_an_ending_and_never_out_of_one() {
-        for from in ALL {
-            for to in ALL {
+        for from in JobStatus::ALL {
+            for to in JobStatus::ALL {
                 let allowed = from.can_become(to);
                 let expected = to == from
                     || (!from.is_terminal()
@@ -187,7 +188,7 @@ mod tests {
 
     #[test]
     fn names_round_trip_through_text_and_json() {
-        for status in ALL {
+        for status in JobStatus::ALL {
             assert_eq!(status.as_str().parse::<JobStatus>(), Ok(status));
             let json = serde_json::to_string(&status).unwrap();
             assert_eq!(json, format!("\"{status}\""));
