@@ -66,7 +66,7 @@ impl Default for AssemblyOptions {
 }
 
 /// What assembly makes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Assembly {
     /// The files it was given, with their calls resolved.
     pub files: Vec<FileAnalysis>,

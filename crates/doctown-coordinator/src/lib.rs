@@ -7,8 +7,16 @@
 //! Every change of a job's status goes through the state machine of the job's status type,
 //! `doctown_events::JobStatus::transition` (it lives with the events that carry statuses).
 
+pub mod api;
+mod engine;
+mod events;
 mod queue;
 mod redis_queue;
+mod store;
+
+pub use engine::{CancelError, Engine, GROUP, LocalStages, QueueNames, Step, SubmitError};
+pub use events::{EventLog, ends_job};
+pub use store::{DocpackRecord, JobRecord, JobStore, StoreError};
 
 pub use queue::{
     Delivery, MemoryQueue, Message, Queue, QueueError, QueueOptions, dead_letter_stream,

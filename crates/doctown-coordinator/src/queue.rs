@@ -118,6 +118,10 @@ pub trait Queue: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
 
+    /// Whether messages outlive this process (a restarted coordinator finds its pending work
+    /// in the queue), or are lost with it.
+    fn durable(&self) -> bool;
+
     /// The messages of `stream` that went to its dead letters, oldest first.
     fn dead_letters(
         &self,
@@ -234,6 +238,10 @@ impl MemoryQueue {
 }
 
 impl Queue for MemoryQueue {
+    fn durable(&self) -> bool {
+        false
+    }
+
     async fn publish(&self, stream: &str, message: &Message) -> Result<String, QueueError> {
         let id = {
             let mut streams = self.lock();

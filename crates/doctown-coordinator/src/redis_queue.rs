@@ -228,6 +228,10 @@ impl RedisQueue {
 }
 
 impl Queue for RedisQueue {
+    fn durable(&self) -> bool {
+        true
+    }
+
     async fn publish(&self, stream: &str, message: &Message) -> Result<String, QueueError> {
         let json = serde_json::to_string(message).map_err(|err| QueueError::Malformed {
             stream: stream.to_owned(),

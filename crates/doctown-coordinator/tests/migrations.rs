@@ -4,51 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::path::Path;
 
 use doctown_common::JobId;
 use doctown_events::JobStatus;
+use sqlx::PgPool;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{ConnectOptions, Connection, PgPool};
-
-/// A database of its own for this test, dropped at the end.
-struct Scratch {
-    pool: PgPool,
-    admin: PgConnectOptions,
-    name: String,
-}
-
-impl Scratch {
-    async fn new() -> Self {
-        let url = std::env::var("DOCTOWN_TEST_DATABASE_URL").unwrap_or_else(|_| {
-            panic!("DOCTOWN_TEST_DATABASE_URL is not set: run the tests with scripts/test, or `eval \"$(scripts/services start)\"` first")
-        });
-        let admin: PgConnectOptions = url.parse().unwrap();
-        let name = format!("test_{}", JobId::generate().to_string().replace('-', "_"));
-        let mut connection = admin.connect().await.unwrap();
-        sqlx::query(&format!("CREATE DATABASE {name}"))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-        connection.close().await.unwrap();
-        let pool = PgPoolOptions::new()
-            .max_connections(2)
-            .connect_with(admin.clone().database(&name))
-            .await
-            .unwrap();
-        Self { pool, admin, name }
-    }
-
-    async fn drop(self) {
-        self.pool.close().await;
-        let mut connection = self.admin.connect().await.unwrap();
-        sqlx::query(&format!("DROP DATABASE {} WITH (FORCE)", self.name))
-            .execute(&mut connection)
-            .await
-            .unwrap();
-    }
-}
+use support::Scratch;
 
 async fn tables(pool: &PgPool) -> Vec<String> {
     sqlx::query_scalar(
@@ -67,7 +31,10 @@ async fn the_schema_applies_reverts_and_holds_what_the_state_machine_allows() {
         .await
         .unwrap();
     migrator.run(pool).await.unwrap();
-    assert_eq!(tables(pool).await, ["docpacks", "job_events", "jobs"]);
+    assert_eq!(
+        tables(pool).await,
+        ["docpacks", "job_events", "jobs", "stage_results"]
+    );
 
     // Every status the state machine knows is a status the table takes, and nothing else is.
     let insert = |status: String| {

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use doctown_common::JobId;
 use doctown_events::{EventContext, EventEmitter};
-use doctown_ingest::{IngestJob, IngestSettings, Source, run_job};
+use doctown_ingest::{IngestJob, IngestSettings, run_job};
 use doctown_worker::{ApiError, Jobs, ValidJson, job_id, stream_job};
 use serde::Deserialize;
 use tokio::runtime::Handle;
@@ -35,37 +35,10 @@ struct IngestRequest {
 impl IngestRequest {
     /// The job this request asks for, or a 422 naming the field at fault.
     fn job(self, settings: &IngestSettings) -> Result<(JobId, IngestJob), ApiError> {
-        let git_ref = match self.git_ref {
-            Some(git_ref) if git_ref.trim().is_empty() => {
-                return Err(ApiError::invalid_field(
-                    "git_ref",
-                    "`git_ref` is empty; give a branch, tag or commit, or leave it out for the \
-                     default branch",
-                ));
-            }
-            git_ref => git_ref,
-        };
         let job_id = job_id(self.job_id.as_deref())?;
-        let source = Source::parse(&self.repo_url, git_ref.as_deref())
-            .map_err(|err| ApiError::invalid_field("repo_url", err.to_string()))?;
-        if !matches!(source, Source::GitHub(_)) {
-            return Err(ApiError::invalid_field(
-                "repo_url",
-                format!(
-                    "`{}` is not a GitHub URL; this worker reads GitHub repositories \
-                     (https://github.com/owner/repo); read folders and archives with the \
-                     `doctown ingest` command",
-                    self.repo_url
-                ),
-            ));
-        }
-        let job = IngestJob {
-            input: self.repo_url,
-            source,
-            git_ref,
-            options: settings.options(),
-            github: settings.github(),
-        };
+        let job = settings
+            .github_job(&self.repo_url, self.git_ref.as_deref())
+            .map_err(|err| ApiError::invalid_field(err.field, err.message))?;
         Ok((job_id, job))
     }
 }

@@ -133,7 +133,7 @@ fn bad_requests_get_json_errors_naming_the_field() {
             json!({"repo_url": "/etc"}),
             422,
             Some("repo_url"),
-            "not a GitHub URL",
+            "expected a GitHub repository URL",
         ),
         (
             json!({"repo_url": "https://github.com/octo/hello", "git_ref": " "}),

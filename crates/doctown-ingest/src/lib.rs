@@ -16,7 +16,7 @@ mod source;
 
 pub use job::{IngestJob, run_job};
 pub use pipeline::{IngestError, IngestItem, IngestOptions, ingest_tree, ranked};
-pub use settings::IngestSettings;
+pub use settings::{IngestSettings, InvalidRequest};
 pub use source::{
     ACCEPTED_FORMS, ArchiveFormat, GitHubRepo, Source, archive_format, checkout_commit,
 };

@@ -4,8 +4,18 @@
 
 use std::time::Duration;
 
-use crate::IngestOptions;
 use crate::github::GitHubConfig;
+use crate::{IngestJob, IngestOptions, Source};
+
+/// A request for a GitHub job that cannot be run: which field is at fault, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct InvalidRequest {
+    /// The request's field: `repo_url` or `git_ref`.
+    pub field: &'static str,
+    /// What is wrong and what to give instead.
+    pub message: String,
+}
 
 /// Limits of an ingest run and where GitHub is.
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
@@ -70,6 +80,35 @@ impl IngestSettings {
             max_files: self.max_files,
             ..IngestOptions::default()
         }
+    }
+
+    /// The job a service runs for `repo_url` (a GitHub repository URL, in any of the accepted
+    /// forms) at `git_ref` (a branch, tag or commit overriding the URL's), under these limits.
+    /// Services read GitHub only: a local path is refused, as is an empty reference.
+    pub fn github_job(
+        &self,
+        repo_url: &str,
+        git_ref: Option<&str>,
+    ) -> Result<IngestJob, InvalidRequest> {
+        if git_ref.is_some_and(|git_ref| git_ref.trim().is_empty()) {
+            return Err(InvalidRequest {
+                field: "git_ref",
+                message: "`git_ref` is empty; give a branch, tag or commit, or leave it out for \
+                          the default branch"
+                    .into(),
+            });
+        }
+        let source = Source::parse_github(repo_url, git_ref).map_err(|err| InvalidRequest {
+            field: "repo_url",
+            message: err.to_string(),
+        })?;
+        Ok(IngestJob {
+            input: repo_url.to_owned(),
+            source,
+            git_ref: git_ref.map(str::to_owned),
+            options: self.options(),
+            github: self.github(),
+        })
     }
 
     /// Where GitHub is and how to talk to it; an empty token counts as none.

@@ -57,13 +57,8 @@ impl Source {
     /// exist). `git_ref`, when given, overrides the reference in the URL.
     pub fn parse(input: &str, git_ref: Option<&str>) -> Result<Source, Error> {
         let input = input.trim();
-        let git_ref = git_ref.map(str::trim).filter(|r| !r.is_empty());
-        if looks_remote(input) {
-            let mut repo = parse_github(input)?;
-            if let Some(git_ref) = git_ref {
-                repo.git_ref = Some(git_ref.to_owned());
-            }
-            return Ok(Source::GitHub(repo));
+        if let Some(remote) = Self::github(input, git_ref) {
+            return remote;
         }
         let path = Path::new(input);
         let metadata = std::fs::metadata(path).map_err(|err| {
@@ -84,6 +79,35 @@ impl Source {
             Some(format) => Ok(Source::Archive(path.to_path_buf(), format)),
             None => Err(Error::invalid("source", input, ACCEPTED_FORMS)),
         }
+    }
+
+    /// Reads `input` as a GitHub URL, for services, which never read local paths: anything else
+    /// is refused without looking at the file system.
+    pub fn parse_github(input: &str, git_ref: Option<&str>) -> Result<Source, Error> {
+        Self::github(input.trim(), git_ref).unwrap_or_else(|| {
+            Err(Error::invalid(
+                "repo_url",
+                input,
+                "a GitHub repository URL: https://github.com/OWNER/REPO (optionally ending in \
+                 .git, /tree/REF, /commit/SHA or /releases/tag/TAG) or \
+                 git@github.com:OWNER/REPO.git; folders and archives are read by the `doctown` \
+                 command",
+            ))
+        })
+    }
+
+    /// `input` read as a GitHub URL, when it looks like one.
+    fn github(input: &str, git_ref: Option<&str>) -> Option<Result<Source, Error>> {
+        if !looks_remote(input) {
+            return None;
+        }
+        let git_ref = git_ref.map(str::trim).filter(|r| !r.is_empty());
+        Some(parse_github(input).map(|mut repo| {
+            if let Some(git_ref) = git_ref {
+                repo.git_ref = Some(git_ref.to_owned());
+            }
+            Source::GitHub(repo)
+        }))
     }
 
     /// The kind of source, as events report it.

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use doctown_common::{ChunkId, JobId};
@@ -15,7 +14,7 @@ use doctown_docpack::{
 };
 use doctown_events::{ErrorInfo, EventContext, EventEmitter, PackCompleted, PackStarted};
 use doctown_storage::{Store, docpack_key};
-use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, attachment, job_id, stream_task};
 use serde::Deserialize;
 
 /// The `producer_version` of every event this worker sends.
@@ -342,12 +341,10 @@ async fn download(
                 format!("no docpack {id} is stored here"),
             )
         })?;
-    Ok(HttpResponse::Ok()
-        .content_type("application/gzip")
-        .insert_header(ContentDisposition {
-            disposition: DispositionType::Attachment,
-            parameters: vec![DispositionParam::Filename(format!("{id}.docpack"))],
-        })
-        .no_chunking(object.size)
-        .streaming(object.body))
+    Ok(attachment(
+        &format!("{id}.docpack"),
+        "application/gzip",
+        object.size,
+        object.body,
+    ))
 }

@@ -281,11 +281,7 @@ impl Batches<'_> {
             .embed(&texts)
             .map_err(|err| Stopped::Failed(ErrorInfo::new("embedding_failed", err.to_string())))?;
         for (index, vector) in self.waiting.drain(..).zip(embedded) {
-            if let Some(cache) = self.cache
-                && let Err(err) = cache.put(&self.chunks[index].content, &vector)
-            {
-                tracing::warn!("cannot write the vector cache: {err}");
-            }
+            remember(self.cache, &self.chunks[index].content, &vector);
             self.vectors[index] = vector;
         }
         self.totals.batch_count += 1;
@@ -299,4 +295,48 @@ impl Batches<'_> {
         }));
         Ok(())
     }
+}
+
+/// Keeps `vector` as the one of `content` in `cache`, if any; a cache that cannot be written is
+/// only a warning.
+fn remember(cache: Option<&VectorCache>, content: &str, vector: &[f32]) {
+    if let Some(cache) = cache
+        && let Err(err) = cache.put(content, vector)
+    {
+        tracing::warn!("cannot write the vector cache: {err}");
+    }
+}
+
+/// Embeds one batch of `chunks` with `embedder`: vectors in `cache` are taken from it, and the
+/// rest made and kept there. Gives the vectors in the chunks' order and how many were cached.
+pub fn embed_batch(
+    embedder: &Embedder,
+    cache: Option<&VectorCache>,
+    chunks: &[Chunk],
+) -> Result<(Vec<Vec<f32>>, u64), ErrorInfo> {
+    let mut vectors: Vec<Option<Vec<f32>>> = chunks
+        .iter()
+        .map(|chunk| cache.and_then(|cache| cache.get(&chunk.content, DIMENSIONS)))
+        .collect();
+    let cached = vectors.iter().filter(|v| v.is_some()).count() as u64;
+    let missing: Vec<usize> = (0..chunks.len())
+        .filter(|&i| vectors[i].is_none())
+        .collect();
+    if !missing.is_empty() {
+        let texts: Vec<&str> = missing
+            .iter()
+            .map(|&i| chunks[i].content.as_str())
+            .collect();
+        let embedded = embedder
+            .embed(&texts)
+            .map_err(|err| ErrorInfo::new("embedding_failed", err.to_string()))?;
+        for (index, vector) in missing.into_iter().zip(embedded) {
+            remember(cache, &chunks[index].content, &vector);
+            vectors[index] = Some(vector);
+        }
+    }
+    Ok((
+        vectors.into_iter().map(Option::unwrap_or_default).collect(),
+        cached,
+    ))
 }

@@ -7,33 +7,31 @@
 //! and writes the same bytes.
 
 mod embed;
+mod pack;
+mod summaries;
 mod vectors;
 
+pub use crate::embed::embed_batch;
 use crate::embed::{EmbedStage, Stopped};
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::{BufWriter, Write};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Utc};
 use doctown_assembly::{AssemblySettings, EmbeddedChunk, assemble};
-use doctown_common::{Chunk, FileAnalysis, Language};
-use doctown_docpack::{
-    DocpackContents, EmbeddingSet, Generator as DocpackGenerator, HashingWriter, Node, SourceChunk,
-    SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
-};
-use doctown_embedding::{DIMENSIONS, MODEL_ID, ModelSettings};
+use doctown_common::{Chunk, FileAnalysis};
+use doctown_embedding::{MODEL_ID, ModelSettings};
 use doctown_events::{
     AssemblyCompleted, AssemblyStarted, Completion, EmbeddingCompleted, Envelope, ErrorInfo,
-    EventEmitter, GenerationCompleted, GenerationStarted, IngestCompleted, PackCompleted,
-    PackStarted, Payload, SymbolDocumented,
+    EventEmitter, GenerationCompleted, IngestCompleted, PackCompleted, PackStarted, Payload,
 };
-use doctown_generation::{GenerationSettings, Generator, SummaryCache, SymbolInput};
-use doctown_ingest::{IngestJob, IngestSettings, Source, run_job};
+use doctown_generation::{GenerationError, GenerationSettings, Generator, SummaryCache};
+use doctown_ingest::{IngestJob, IngestSettings, run_job};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
+pub use pack::{FileSizes, PackInput, docpack_contents, write_docpack_file};
+pub use summaries::{Summaries, document, symbol_inputs};
 pub use vectors::VectorCache;
 
 /// Every stage's settings, as flags and `DOCTOWN_*` variables.
@@ -66,6 +64,28 @@ impl PipelineSettings {
         self.cache_dir
             .clone()
             .unwrap_or_else(doctown_common::cache_dir)
+    }
+
+    /// The vector cache, unless caching is off.
+    pub fn vector_cache(&self) -> Option<VectorCache> {
+        (!self.no_cache).then(|| {
+            VectorCache::new(
+                self.cache_root().join("vectors"),
+                format!("{MODEL_ID}/{}", self.model.max_tokens),
+            )
+        })
+    }
+
+    /// The generator these settings describe, with the summary cache unless caching is off.
+    pub fn generator(&self) -> Result<Generator, GenerationError> {
+        let cache = (!self.no_cache)
+            .then(|| SummaryCache::new(self.generation.cache_dir_in(&self.cache_root())));
+        Generator::new(
+            self.generation.llm(),
+            cache,
+            self.generation.prompt_budget_tokens,
+            self.generation.llm_concurrency,
+        )
     }
 }
 
@@ -140,7 +160,7 @@ fn millis(duration: Duration) -> u64 {
 struct Ingested {
     files: Vec<FileAnalysis>,
     chunks: Vec<Chunk>,
-    sizes: BTreeMap<String, (u64, Option<Language>)>,
+    sizes: FileSizes,
 }
 
 /// Runs every stage over `job` and writes the docpack to `output` (whole or not at all), sending
@@ -161,12 +181,7 @@ pub fn run(
 
     // Ingest, and embedding beside it: each chunk goes to the model as soon as it is made.
     let started = Instant::now();
-    let cache = (!settings.no_cache).then(|| {
-        VectorCache::new(
-            settings.cache_root().join("vectors"),
-            format!("{MODEL_ID}/{}", settings.model.max_tokens),
-        )
-    });
+    let cache = settings.vector_cache();
     // Its own token, so a failed ingest stops it too.
     let stop_embedding = cancel.child_token();
     let mut embedding = EmbedStage::start(settings.model.clone(), cache, stop_embedding.clone())?;
@@ -255,73 +270,29 @@ pub fn run(
 
     // Generate.
     let started = Instant::now();
-    let generation_settings = &settings.generation;
-    let cache = (!settings.no_cache)
-        .then(|| SummaryCache::new(generation_settings.cache_dir_in(&settings.cache_root())));
-    let generator = Generator::new(
-        generation_settings.llm(),
-        cache,
-        generation_settings.prompt_budget_tokens,
-        generation_settings.llm_concurrency,
-    )
-    .map_err(|err| {
+    let generator = settings.generator().map_err(|err| {
         let info = ErrorInfo::new(err.code(), err.to_string());
         fail::<GenerationCompleted>(emitter, send, info)
     })?;
-    let mut code: HashMap<_, String> = HashMap::new();
-    for chunk in &ingested.chunks {
-        for id in &chunk.symbol_ids {
-            let text = code.entry(*id).or_default();
-            if !text.is_empty() {
-                text.push('\n');
-            }
-            text.push_str(&chunk.content);
+    let symbols = symbol_inputs(&ingested.chunks, &assembly.symbol_contexts);
+    let documented = document(
+        &generator,
+        symbols,
+        settings.generation.max_cost_usd,
+        emitter,
+        |envelope| send(&envelope),
+    );
+    let Summaries {
+        summaries,
+        prompts,
+        completed: generation,
+    } = match runtime.block_on(cancel.run_until_cancelled(documented)) {
+        // Cancelled while the last summaries were written: the stage ends cancelled all the same.
+        Some(Ok(_)) | None if cancel.is_cancelled() => {
+            return Err(fail::<GenerationCompleted>(emitter, send, cancelled()));
         }
-    }
-    let symbols: Vec<SymbolInput> = assembly
-        .symbol_contexts
-        .iter()
-        .map(|entry| SymbolInput {
-            symbol_id: entry.symbol_id,
-            context: entry.context.clone(),
-            code: code.remove(&entry.symbol_id),
-        })
-        .collect();
-    drop(code);
-    let estimate = generator.estimate(&symbols);
-    if let Err(err) = Generator::check_budget(&estimate, generation_settings.max_cost_usd) {
-        let info = ErrorInfo::new(err.code(), err.to_string());
-        return Err(fail::<GenerationCompleted>(emitter, send, info));
-    }
-    send(&emitter.emit(GenerationStarted {
-        symbol_count: estimate.symbols,
-        mode: generator.mode(),
-        model: generator.model().to_owned(),
-        estimated_input_tokens: estimate.input_tokens,
-        estimated_cost_usd: estimate.cost_usd,
-    }));
-    let mut summaries = HashMap::new();
-    let mut prompts = HashMap::new();
-    let documented = generator.generate(symbols, |summary| {
-        if let Some(prompt) = summary.prompt.clone() {
-            prompts.insert(summary.symbol_id, prompt);
-        }
-        summaries.insert(summary.symbol_id, summary.summary.clone());
-        send(&emitter.emit(SymbolDocumented {
-            symbol_id: summary.symbol_id,
-            summary: summary.summary,
-            source: summary.source,
-            input_tokens: summary.input_tokens,
-            output_tokens: summary.output_tokens,
-            error: summary.error,
-        }));
-    });
-    let generation = match runtime.block_on(cancel.run_until_cancelled(documented)) {
-        Some(Ok(generation)) => generation,
-        Some(Err(err)) => {
-            let info = ErrorInfo::new(err.code(), err.to_string());
-            return Err(fail::<GenerationCompleted>(emitter, send, info));
-        }
+        Some(Ok(summaries)) => summaries,
+        Some(Err(info)) => return Err(fail::<GenerationCompleted>(emitter, send, info)),
         None => return Err(fail::<GenerationCompleted>(emitter, send, cancelled())),
     };
     send(&emitter.finish(generation.clone(), Ok(())));
@@ -332,20 +303,21 @@ pub fn run(
 
     // Pack.
     let started = Instant::now();
-    let contents = contents(
+    let contents = docpack_contents(PackInput {
         job,
-        &ingest,
-        &ingested,
-        &assembly,
+        ingest: &ingest,
+        sizes: &ingested.sizes,
+        chunks: &ingested.chunks,
         vectors,
-        &summaries,
-        &mut prompts,
-    );
+        assembly: &assembly,
+        summaries: &summaries,
+        prompts,
+    });
     send(&emitter.emit(PackStarted {
         symbol_count: contents.nodes.len() as u64,
         chunk_count: ingested.chunks.len() as u64,
     }));
-    let pack = match write_file(contents, output) {
+    let pack = match write_docpack_file(contents, output) {
         Ok(pack) => pack,
         Err(info) => {
             return Err(fail::<PackCompleted>(emitter, send, info));
@@ -375,167 +347,5 @@ pub fn run(
         generation,
         durations,
         elapsed: run_started.elapsed(),
-    })
-}
-
-/// When the docpack is dated: `SOURCE_DATE_EPOCH` when set, else the newest modification time
-/// of a local source's files (so an unchanged tree gives the same bytes), else now.
-fn created_at(job: &IngestJob, ingested: &Ingested) -> DateTime<Utc> {
-    if let Some(seconds) = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        && let Some(date) = DateTime::from_timestamp(seconds, 0)
-    {
-        return date;
-    }
-    let root = match &job.source {
-        Source::Directory(root) | Source::GitCheckout(root) => Some(root.clone()),
-        Source::Archive(path, _) => {
-            return std::fs::metadata(path)
-                .and_then(|m| m.modified())
-                .map_or_else(|_| Utc::now(), seconds);
-        }
-        Source::GitHub(_) => None,
-    };
-    let newest = root.and_then(|root| {
-        ingested
-            .sizes
-            .keys()
-            .filter_map(|path| {
-                std::fs::metadata(root.join(path))
-                    .and_then(|m| m.modified())
-                    .ok()
-            })
-            .max()
-    });
-    newest.map_or_else(Utc::now, seconds)
-}
-
-/// `time`, to the second (tar headers keep seconds).
-fn seconds(time: SystemTime) -> DateTime<Utc> {
-    let seconds = time
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(0), 0).unwrap_or_default()
-}
-
-/// The docpack's contents.
-fn contents(
-    job: &IngestJob,
-    ingest: &IngestCompleted,
-    ingested: &Ingested,
-    assembly: &doctown_assembly::Assembly,
-    vectors: Vec<Vec<f32>>,
-    summaries: &HashMap<doctown_common::SymbolId, String>,
-    prompts: &mut HashMap<doctown_common::SymbolId, String>,
-) -> DocpackContents {
-    let centrality: HashMap<&str, f64> = assembly
-        .graph
-        .nodes
-        .iter()
-        .map(|n| (n.id.as_str(), n.centrality))
-        .collect();
-    let nodes: Vec<Node> = assembly
-        .files
-        .iter()
-        .flat_map(|file| {
-            file.symbols.iter().map(|symbol| {
-                Node::of(
-                    file,
-                    symbol,
-                    centrality
-                        .get(symbol.id.to_string().as_str())
-                        .copied()
-                        .unwrap_or(0.0),
-                    assembly.symbol_clusters.get(&symbol.id).copied(),
-                    summaries.get(&symbol.id).cloned(),
-                )
-            })
-        })
-        .collect();
-    let mut chunks_by_file: BTreeMap<&str, Vec<SourceChunk>> = BTreeMap::new();
-    for chunk in &ingested.chunks {
-        chunks_by_file
-            .entry(chunk.path.as_str())
-            .or_default()
-            .push(SourceChunk {
-                byte_range: chunk.byte_range,
-                chunk_id: chunk.chunk_id,
-                line_range: chunk.line_range,
-                symbol_ids: chunk.symbol_ids.clone(),
-            });
-    }
-    let source_map: Vec<SourceFile> = ingested
-        .sizes
-        .iter()
-        .map(|(path, (bytes, language))| SourceFile {
-            bytes: *bytes,
-            chunks: chunks_by_file.remove(path.as_str()).unwrap_or_default(),
-            language: *language,
-            path: path.clone(),
-        })
-        .collect();
-    let mut embeddings = EmbeddingSet::new(DIMENSIONS as u32);
-    for (chunk, vector) in ingested.chunks.iter().zip(vectors) {
-        if let Err(err) = embeddings.insert(chunk.chunk_id, vector) {
-            tracing::warn!("a vector left out of the docpack: {err}");
-        }
-    }
-    let symbol_contexts: Vec<SymbolContextEntry> = assembly
-        .symbol_contexts
-        .iter()
-        .map(|entry| SymbolContextEntry {
-            context: entry.context.clone(),
-            prompt: prompts.remove(&entry.symbol_id),
-            symbol_id: entry.symbol_id,
-        })
-        .collect();
-    DocpackContents {
-        created_at: created_at(job, ingested),
-        generator: DocpackGenerator {
-            name: "doctown".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-        },
-        source: SourceInfo {
-            commit_hash: ingest.commit_sha.clone(),
-            git_ref: job.git_ref.clone(),
-            repo_url: job.source.to_string(),
-        },
-        nodes,
-        graph: assembly.graph.clone(),
-        clusters: assembly.clusters.clone(),
-        source_map,
-        embeddings: Some(embeddings),
-        symbol_contexts: Some(symbol_contexts),
-    }
-}
-
-/// Writes the docpack beside `output` and renames it into place, so `output` is never half
-/// written; gives its id, checksum and size.
-fn write_file(contents: DocpackContents, output: &Path) -> Result<PackCompleted, ErrorInfo> {
-    let io = |what: &str, err: std::io::Error| {
-        ErrorInfo::new("io", format!("cannot {what} {}: {err}", output.display()))
-    };
-    let folder = match output.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    };
-    let file = tempfile::Builder::new()
-        .prefix(".doctown-")
-        .suffix(".docpack.partial")
-        .tempfile_in(folder)
-        .map_err(|err| io("write beside", err))?;
-    let mut out = HashingWriter::new(BufWriter::new(file.as_file()));
-    let manifest = write_docpack(contents, &mut out)
-        .map_err(|err| ErrorInfo::new(err.code(), err.to_string()))?;
-    out.flush().map_err(|err| io("write", err))?;
-    let (size, checksum) = out.finish();
-    file.persist(output).map_err(|err| io("write", err.error))?;
-    Ok(PackCompleted {
-        docpack_id: Some(manifest.docpack_id),
-        checksum: Some(checksum),
-        size_bytes: size,
-        url: None,
-        duration_ms: 0,
     })
 }

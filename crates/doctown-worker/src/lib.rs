@@ -10,11 +10,13 @@
 //!   Events; a client that goes away cancels the job, and a shutdown ends it with a failed
 //!   completion.
 
+mod download;
 mod error;
 mod server;
 mod settings;
 mod sse;
 
+pub use download::attachment;
 pub use error::{ApiError, ValidJson, accepts, job_id};
 pub use server::{Identity, Jobs, Readiness, background_runtime, init_logging, run};
 pub use settings::ServeSettings;

@@ -288,7 +288,7 @@ async fn stop_signal() {
 /// CORS for `origins` (`*` for any); none configured means no cross-origin access.
 fn cors(origins: &[String]) -> Cors {
     let mut cors = Cors::default()
-        .allowed_methods(["GET", "POST", "OPTIONS"])
+        .allowed_methods(["GET", "POST", "DELETE", "OPTIONS"])
         .allowed_headers(["content-type", "authorization", "last-event-id"])
         .max_age(3600);
     for origin in origins.iter().map(|o| o.trim()).filter(|o| !o.is_empty()) {

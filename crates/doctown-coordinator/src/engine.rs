@@ -1,0 +1,1116 @@
+//! The coordinator's engine: jobs moved through the stages over the queue.
+//!
+//! Each stage reads a stream of its own (`doctown:ingest`, `doctown:embed`, …). Ingest publishes
+//! the chunks to the embedding stream in batches as it makes them; the last batch embedded
+//! starts assembly, which starts generation, which starts packing. Every handler is idempotent:
+//! what a stage made is kept under the job, the stage and the message's key before the job
+//! moves on, so a redelivered message (its consumer died) finds the work done, and a job moves
+//! only by a compare-and-set of its status ([`JobStore::transition`]). A message is acknowledged
+//! only once its work is kept; a failure of the store or the queue leaves it pending, to be
+//! delivered again.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use doctown_assembly::{Assembly, EmbeddedChunk, assemble};
+use doctown_common::{Chunk, ChunkId, FileAnalysis, JobId};
+use doctown_embedding::{Embedder, MODEL_ID};
+use doctown_events::{
+    AssemblyCompleted, AssemblyStarted, BatchCompleted, BatchStarted, Completion,
+    EmbeddingCompleted, Envelope, ErrorInfo, EventContext, EventEmitter, GenerationCompleted,
+    IngestCompleted, JobCompleted, JobCreated, JobFailed, JobStatus, PackCompleted, PackStarted,
+    Payload, StageChanged,
+};
+use doctown_generation::Generator;
+use doctown_ingest::{IngestJob, InvalidRequest, run_job};
+use doctown_pipeline::{
+    FileSizes, PackInput, PipelineSettings, Summaries, VectorCache, docpack_contents, document,
+    embed_batch, symbol_inputs, write_docpack_file,
+};
+use doctown_storage::{Store, docpack_key};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::events::EventLog;
+use crate::queue::{Delivery, Message, Queue, QueueError};
+use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError};
+
+/// The `producer_version` of the coordinator's events.
+const PRODUCER: &str = concat!("doctown-coordinator/", env!("CARGO_PKG_VERSION"));
+
+/// The consumer group every coordinator reads the stage streams in.
+pub const GROUP: &str = "doctown-coordinator";
+
+/// Chunks per message from ingest to embedding.
+const BATCH_CHUNKS: usize = 64;
+
+/// A step of a job, each read from a stream of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Step {
+    /// Reading and parsing the repository.
+    Ingest,
+    /// Embedding one batch of chunks.
+    Embed,
+    /// Clusters, graph and contexts.
+    Assemble,
+    /// Summaries.
+    Generate,
+    /// The docpack, written and stored.
+    Pack,
+}
+
+impl Step {
+    /// Every step, in order.
+    pub const ALL: [Step; 5] = [
+        Step::Ingest,
+        Step::Embed,
+        Step::Assemble,
+        Step::Generate,
+        Step::Pack,
+    ];
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Step::Ingest => "ingest",
+            Step::Embed => "embed",
+            Step::Assemble => "assemble",
+            Step::Generate => "generate",
+            Step::Pack => "pack",
+        }
+    }
+
+    /// The job's status while it runs.
+    fn status(self) -> JobStatus {
+        match self {
+            Step::Ingest => JobStatus::Ingesting,
+            Step::Embed => JobStatus::Embedding,
+            Step::Assemble => JobStatus::Assembling,
+            Step::Generate => JobStatus::Generating,
+            Step::Pack => JobStatus::Packing,
+        }
+    }
+
+    /// Messages of this step handled at once by one coordinator: downloads and model calls
+    /// overlap; the CPU-bound steps take turns.
+    fn concurrency(self) -> usize {
+        match self {
+            Step::Ingest | Step::Generate => 4,
+            Step::Embed | Step::Assemble | Step::Pack => 1,
+        }
+    }
+}
+
+/// What ingest made, kept for the later stages.
+#[derive(Debug, Serialize, Deserialize)]
+struct Ingested {
+    files: Vec<FileAnalysis>,
+    sizes: FileSizes,
+    completed: IngestCompleted,
+}
+
+/// One batch of chunks with their vectors, as embedding kept it.
+#[derive(Debug, Serialize, Deserialize)]
+struct EmbeddedBatch {
+    chunks: Vec<Chunk>,
+    vectors: Vec<Vec<f32>>,
+    cached: u64,
+}
+
+/// The body of an embedding message.
+#[derive(Debug, Serialize, Deserialize)]
+struct EmbedWork {
+    chunks: Vec<Chunk>,
+}
+
+/// Why a handler stopped.
+#[derive(Debug, thiserror::Error)]
+enum Stop {
+    /// The stage failed: the job fails with this error.
+    #[error("{}", .0.message)]
+    Failed(ErrorInfo),
+    /// The store or the queue failed: the message stays pending and comes again.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queue failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+impl From<ErrorInfo> for Stop {
+    fn from(info: ErrorInfo) -> Self {
+        Stop::Failed(info)
+    }
+}
+
+/// Why a job could not be submitted.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The request is not a job this coordinator can run.
+    #[error(transparent)]
+    Invalid(#[from] InvalidRequest),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The queue failed.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Why a job could not be cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    /// No such job.
+    #[error("there is no job {0}")]
+    NotFound(JobId),
+    /// It had ended already.
+    #[error("job {0} has already {1}; only a running job can be cancelled")]
+    Ended(JobId, JobStatus),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The stages, run in this process with the same library calls the workers make.
+#[derive(Debug)]
+pub struct LocalStages {
+    settings: PipelineSettings,
+    embedder: Embedder,
+    vectors: Option<VectorCache>,
+    generator: Generator,
+}
+
+impl LocalStages {
+    /// Loads the model and makes the generator `settings` describe; the error says what to do.
+    pub fn load(settings: PipelineSettings) -> Result<Self, String> {
+        let embedder = settings
+            .model
+            .load()
+            .map_err(|err| format!("cannot load the embedding model: {err}"))?;
+        let generator = settings
+            .generator()
+            .map_err(|err| format!("cannot set up generation: {err}"))?;
+        Ok(Self {
+            vectors: settings.vector_cache(),
+            settings,
+            embedder,
+            generator,
+        })
+    }
+
+    /// The job a request for `repo_url` at `git_ref` asks for.
+    pub fn job(&self, repo_url: &str, git_ref: Option<&str>) -> Result<IngestJob, InvalidRequest> {
+        self.settings.ingest.github_job(repo_url, git_ref)
+    }
+}
+
+/// Where an engine reads and who it is there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueNames {
+    /// The streams' prefix (`doctown` reads `doctown:ingest`, `doctown:embed`, …): coordinators
+    /// sharing one Redis for different fleets use different ones.
+    pub namespace: String,
+    /// This coordinator among the consumers of the group [`GROUP`].
+    pub consumer: String,
+}
+
+impl QueueNames {
+    /// The stream of `step`.
+    pub fn stream(&self, step: Step) -> String {
+        format!("{}:{}", self.namespace, step.name())
+    }
+}
+
+/// The coordinator's engine.
+pub struct Engine<Q> {
+    queue: Q,
+    names: QueueNames,
+    store: JobStore,
+    events: EventLog,
+    storage: Arc<dyn Store>,
+    stages: Arc<LocalStages>,
+    running: Mutex<HashMap<JobId, CancellationToken>>,
+}
+
+impl<Q> std::fmt::Debug for Engine<Q> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("names", &self.names)
+            .finish_non_exhaustive()
+    }
+}
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// The key of a batch of chunks: the hash of their ids, so the same batch has the same key.
+fn batch_key(chunks: &[Chunk]) -> String {
+    let mut hash = Sha256::new();
+    for chunk in chunks {
+        hash.update(chunk.chunk_id.to_string().as_bytes());
+    }
+    hash.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Runs blocking `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ErrorInfo> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| ErrorInfo::new("internal", format!("a stage's thread failed: {err}")))
+}
+
+impl<Q: Queue + 'static> Engine<Q> {
+    /// An engine over `queue` (its streams and consumer named by `names`), `store` and
+    /// `storage`, running `stages` here.
+    pub fn new(
+        queue: Q,
+        names: QueueNames,
+        store: JobStore,
+        storage: Arc<dyn Store>,
+        stages: LocalStages,
+    ) -> Self {
+        Self {
+            queue,
+            names,
+            events: EventLog::new(store.clone()),
+            store,
+            storage,
+            stages: Arc::new(stages),
+            running: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &JobStore {
+        &self.store
+    }
+
+    /// The event log.
+    pub fn events(&self) -> &EventLog {
+        &self.events
+    }
+
+    /// Where docpacks are kept.
+    pub fn storage(&self) -> &Arc<dyn Store> {
+        &self.storage
+    }
+
+    fn emitter(job: &JobRecord) -> EventEmitter {
+        let context = EventContext {
+            repo_url: Some(job.repo_url.clone()),
+            git_ref: job.git_ref.clone(),
+            user_id: None,
+        };
+        EventEmitter::new(job.job_id, context, PRODUCER)
+    }
+
+    /// Records a job for `repo_url` at `git_ref` and queues its ingest.
+    pub async fn submit(
+        &self,
+        repo_url: &str,
+        git_ref: Option<&str>,
+    ) -> Result<JobRecord, SubmitError> {
+        self.stages.job(repo_url, git_ref)?;
+        let job_id = JobId::generate();
+        let job = self.store.create_job(job_id, repo_url, git_ref).await?;
+        let created = Self::emitter(&job).emit(JobCreated {
+            repo_url: repo_url.to_owned(),
+            git_ref: git_ref.map(str::to_owned),
+        });
+        self.events.append(job_id, vec![created]).await?;
+        self.publish(Step::Ingest, job_id, "ingest", serde_json::Value::Null)
+            .await?;
+        tracing::info!(%job_id, repo_url, "job queued");
+        Ok(job)
+    }
+
+    /// Cancels the job: it ends `cancelled`, and a stage running it here is stopped.
+    pub async fn cancel(&self, job_id: JobId) -> Result<JobRecord, CancelError> {
+        loop {
+            let job = self
+                .store
+                .job(job_id)
+                .await?
+                .ok_or(CancelError::NotFound(job_id))?;
+            if job.status.is_terminal() {
+                return Err(CancelError::Ended(job_id, job.status));
+            }
+            let info = ErrorInfo::new("cancelled", "the job was cancelled");
+            if self.end(&job, JobStatus::Cancelled, Some(info)).await? {
+                if let Some(token) = self.token(job_id) {
+                    token.cancel();
+                }
+                tracing::info!(%job_id, "job cancelled");
+                return Ok(self.store.job(job_id).await?.unwrap_or(job));
+            }
+            // It moved meanwhile: look again.
+        }
+    }
+
+    fn token(&self, job_id: JobId) -> Option<CancellationToken> {
+        self.running
+            .lock()
+            .ok()
+            .and_then(|running| running.get(&job_id).cloned())
+    }
+
+    /// A token cancelled when the job is; forgotten when the guard is dropped.
+    fn track(&self, job_id: JobId) -> (CancellationToken, Untrack<'_, Q>) {
+        let token = CancellationToken::new();
+        if let Ok(mut running) = self.running.lock() {
+            running.insert(job_id, token.clone());
+        }
+        (
+            token,
+            Untrack {
+                engine: self,
+                job_id,
+            },
+        )
+    }
+
+    async fn publish(
+        &self,
+        step: Step,
+        job_id: JobId,
+        key: &str,
+        body: serde_json::Value,
+    ) -> Result<(), QueueError> {
+        let message = Message {
+            job_id,
+            key: key.to_owned(),
+            body,
+        };
+        self.queue
+            .publish(&self.names.stream(step), &message)
+            .await
+            .map(drop)
+    }
+
+    /// Moves the job from `from` to `to` and says so in its stream; gives whether it moved.
+    async fn advance(
+        &self,
+        job: &JobRecord,
+        from: JobStatus,
+        to: JobStatus,
+    ) -> Result<bool, StoreError> {
+        let moved = self.store.transition(job.job_id, from, to, None).await?;
+        if moved {
+            let changed = Self::emitter(job).emit(StageChanged { from, to });
+            self.events.append(job.job_id, vec![changed]).await?;
+        }
+        Ok(moved)
+    }
+
+    /// Ends the job in `to` (failed or cancelled, with `error`; or completed) from wherever it
+    /// is, and ends its stream; gives whether this call ended it.
+    async fn end(
+        &self,
+        job: &JobRecord,
+        to: JobStatus,
+        error: Option<ErrorInfo>,
+    ) -> Result<bool, StoreError> {
+        let Some(current) = self.store.job(job.job_id).await? else {
+            return Ok(false);
+        };
+        if !self
+            .store
+            .transition(job.job_id, current.status, to, error.as_ref())
+            .await?
+        {
+            return Ok(false);
+        }
+        let emitter = Self::emitter(job);
+        let mut events = vec![emitter.emit(StageChanged {
+            from: current.status,
+            to,
+        })];
+        if to == JobStatus::Failed {
+            events.push(emitter.emit(JobFailed {
+                stage: current.status,
+                retryable: false,
+            }));
+        }
+        let ended = self.store.job(job.job_id).await?;
+        let docpack = self.store.docpack(job.job_id).await?;
+        let completed = JobCompleted {
+            docpack_id: docpack.map(|d| d.docpack_id),
+            duration_ms: ended.and_then(|j| j.duration_ms).unwrap_or(0),
+        };
+        events.push(emitter.finish(completed, error.map_or(Ok(()), Err)));
+        self.events.append(job.job_id, events).await?;
+        self.store.clear_results(job.job_id).await?;
+        Ok(true)
+    }
+
+    /// Picks up the jobs a stopped coordinator left unfinished. A durable queue (Redis) still
+    /// holds their pending messages, which are delivered again; nothing is done here. A queue
+    /// in memory lost them: jobs past embedding are queued again from what the store kept, and
+    /// jobs that were being ingested (whose chunks were in flight) fail, saying to submit them
+    /// again. Gives how many jobs were picked up.
+    pub async fn resume(&self) -> Result<usize, SubmitError> {
+        if self.queue.durable() {
+            return Ok(0);
+        }
+        let jobs = self.store.unfinished_jobs().await?;
+        for job in &jobs {
+            let step = match job.status {
+                JobStatus::Queued => Step::Ingest,
+                JobStatus::Ingesting | JobStatus::Embedding => {
+                    let info = ErrorInfo::new(
+                        "interrupted",
+                        "the coordinator stopped while the job was being ingested, and its \
+                         queue was in memory; submit the job again (with DOCTOWN_REDIS_URL set, \
+                         jobs survive restarts)",
+                    );
+                    self.end(job, JobStatus::Failed, Some(info)).await?;
+                    continue;
+                }
+                JobStatus::Assembling => Step::Assemble,
+                JobStatus::Generating => Step::Generate,
+                JobStatus::Packing => Step::Pack,
+                JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => continue,
+            };
+            self.publish(step, job.job_id, step.name(), serde_json::Value::Null)
+                .await?;
+        }
+        Ok(jobs.len())
+    }
+
+    /// Reads every step's stream until `shutdown`, handling messages as they come.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut consumers = JoinSet::new();
+        for step in Step::ALL {
+            let engine = Arc::clone(&self);
+            let shutdown = shutdown.clone();
+            consumers.spawn(async move { engine.consume(step, shutdown).await });
+        }
+        while consumers.join_next().await.is_some() {}
+    }
+
+    async fn consume(self: Arc<Self>, step: Step, shutdown: CancellationToken) {
+        let permits = Arc::new(Semaphore::new(step.concurrency()));
+        let mut handlers = JoinSet::new();
+        let stream = self.names.stream(step);
+        while !shutdown.is_cancelled() {
+            while handlers.try_join_next().is_some() {}
+            let free = permits.available_permits();
+            if free == 0 {
+                tokio::select! {
+                    _ = handlers.join_next() => {}
+                    () = shutdown.cancelled() => break,
+                }
+                continue;
+            }
+            let received = tokio::select! {
+                received = self.queue.receive(&stream, GROUP, &self.names.consumer, free, Duration::from_secs(1)) => received,
+                () = shutdown.cancelled() => break,
+            };
+            let deliveries = match received {
+                Ok(deliveries) => deliveries,
+                Err(err) => {
+                    tracing::warn!(stream, "cannot read the queue: {err}");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            for delivery in deliveries {
+                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                    break;
+                };
+                let engine = Arc::clone(&self);
+                let stream = stream.clone();
+                handlers.spawn(async move {
+                    engine.deliver(step, &stream, delivery).await;
+                    drop(permit);
+                });
+            }
+        }
+        handlers.shutdown().await;
+    }
+
+    /// Handles one message and acknowledges it once its work is kept.
+    async fn deliver(&self, step: Step, stream: &str, delivery: Delivery) {
+        let job_id = delivery.message.job_id;
+        let handled = self.handle(step, &delivery).await;
+        let done = match handled {
+            Ok(()) => true,
+            Err(Stop::Failed(info)) => {
+                tracing::warn!(%job_id, step = step.name(), code = %info.code, "job failed: {}", info.message);
+                match self.store.job(job_id).await {
+                    Ok(Some(job)) => self.end(&job, JobStatus::Failed, Some(info)).await.is_ok(),
+                    Ok(None) => true,
+                    Err(err) => {
+                        tracing::warn!(%job_id, "cannot record the failure: {err}");
+                        false
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::warn!(%job_id, step = step.name(), deliveries = delivery.deliveries, "will retry: {err}");
+                false
+            }
+        };
+        if done && let Err(err) = self.queue.ack(stream, GROUP, &delivery.id).await {
+            tracing::warn!(%job_id, "cannot acknowledge a message; it will come again: {err}");
+        }
+    }
+
+    async fn handle(&self, step: Step, delivery: &Delivery) -> Result<(), Stop> {
+        let Some(job) = self.store.job(delivery.message.job_id).await? else {
+            tracing::warn!(job_id = %delivery.message.job_id, "a message for an unknown job, dropped");
+            return Ok(());
+        };
+        if job.status.is_terminal() {
+            return Ok(());
+        }
+        let redelivered = delivery.deliveries > 1;
+        match step {
+            Step::Ingest => self.ingest(&job).await,
+            Step::Embed => self.embed(&job, &delivery.message, redelivered).await,
+            Step::Assemble | Step::Generate => self.sequential(&job, step, redelivered).await,
+            Step::Pack => self.pack(&job, redelivered).await,
+        }
+    }
+
+    /// Runs a step that follows another and precedes a third: does `work` when the job is in
+    /// the step, then moves it on and queues the next step. A redelivered message whose job has
+    /// moved on already queues the next step again, in case the first time died before.
+    async fn sequential(&self, job: &JobRecord, step: Step, redelivered: bool) -> Result<(), Stop> {
+        let next = match step {
+            Step::Assemble => Step::Generate,
+            _ => Step::Pack,
+        };
+        if job.status == step.status() {
+            match step {
+                Step::Assemble => self.assemble(job).await?,
+                _ => self.generate(job).await?,
+            }
+            if self.advance(job, step.status(), next.status()).await? {
+                return Ok(self
+                    .publish(next, job.job_id, next.name(), serde_json::Value::Null)
+                    .await?);
+            }
+        }
+        let now = self.store.job(job.job_id).await?.map(|j| j.status);
+        if redelivered && now == Some(next.status()) {
+            self.publish(next, job.job_id, next.name(), serde_json::Value::Null)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn ingest(&self, job: &JobRecord) -> Result<(), Stop> {
+        match job.status {
+            JobStatus::Queued => {
+                self.advance(job, JobStatus::Queued, JobStatus::Ingesting)
+                    .await?;
+            }
+            JobStatus::Ingesting => {}
+            // Done before: the embedding that followed is under way.
+            _ => return Ok(()),
+        }
+        if self
+            .store
+            .result::<Vec<String>>(job.job_id, "ingest", "batches")
+            .await?
+            .is_none()
+        {
+            self.run_ingest(job).await?;
+        }
+        if self
+            .advance(job, JobStatus::Ingesting, JobStatus::Embedding)
+            .await?
+        {
+            self.finish_embedding(job, false).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_ingest(&self, job: &JobRecord) -> Result<(), Stop> {
+        let ingest_job = self
+            .stages
+            .job(&job.repo_url, job.git_ref.as_deref())
+            .map_err(|err| ErrorInfo::new("invalid_request", err.to_string()))?;
+        enum Out {
+            Event(Box<Envelope>),
+            Batch(Vec<Chunk>),
+        }
+        let (sender, mut received) = mpsc::unbounded_channel();
+        let (cancel, _untrack) = self.track(job.job_id);
+        let emitter = Self::emitter(job);
+        let runtime = tokio::runtime::Handle::current();
+        let ingesting = blocking(move || {
+            let mut files = Vec::new();
+            let mut sizes = FileSizes::new();
+            let mut batch = Vec::with_capacity(BATCH_CHUNKS);
+            let cancelled = || ErrorInfo::new("cancelled", "the job was cancelled");
+            let result = run_job(
+                &ingest_job,
+                &emitter,
+                &runtime,
+                &cancel,
+                &cancelled,
+                &mut |envelope| {
+                    match &envelope.payload {
+                        Payload::IngestFileDetected(file) => {
+                            sizes.insert(file.path.clone(), (file.size_bytes, file.language));
+                        }
+                        Payload::IngestFileParsed(file) => files.push(file.clone()),
+                        Payload::IngestChunkCreated(chunk) => {
+                            batch.push(chunk.clone());
+                            if batch.len() == BATCH_CHUNKS {
+                                let _ = sender.send(Out::Batch(std::mem::take(&mut batch)));
+                            }
+                        }
+                        _ => {}
+                    }
+                    let _ = sender.send(Out::Event(Box::new(envelope)));
+                },
+            );
+            if !batch.is_empty() {
+                let _ = sender.send(Out::Batch(batch));
+            }
+            result.map(|completed| Ingested {
+                files,
+                sizes,
+                completed,
+            })
+        });
+        let (events, writer) = self.events.writer(job.job_id);
+        let mut keys = Vec::new();
+        let forwarding = async {
+            while let Some(out) = received.recv().await {
+                match out {
+                    Out::Event(envelope) => {
+                        let _ = events.send(*envelope);
+                    }
+                    Out::Batch(chunks) => {
+                        let key = batch_key(&chunks);
+                        let body = serde_json::to_value(EmbedWork { chunks })
+                            .map_err(|err| ErrorInfo::new("internal", err.to_string()))?;
+                        self.publish(Step::Embed, job.job_id, &key, body).await?;
+                        keys.push(key);
+                    }
+                }
+            }
+            Ok::<(), Stop>(())
+        };
+        let (ingested, forwarded) = tokio::join!(ingesting, forwarding);
+        drop(events);
+        writer
+            .await
+            .map_err(|err| ErrorInfo::new("internal", err.to_string()))??;
+        forwarded?;
+        let ingested = ingested??;
+        if let Some(commit) = &ingested.completed.commit_sha {
+            self.store.set_commit(job.job_id, commit).await?;
+        }
+        self.store
+            .put_result(job.job_id, "ingest", "result", &ingested)
+            .await?;
+        // Written last: its presence says ingest is done.
+        self.store
+            .put_result(job.job_id, "ingest", "batches", &keys)
+            .await?;
+        Ok(())
+    }
+
+    async fn embed(
+        &self,
+        job: &JobRecord,
+        message: &Message,
+        redelivered: bool,
+    ) -> Result<(), Stop> {
+        if self
+            .store
+            .result::<serde_json::Value>(job.job_id, "embed", &message.key)
+            .await?
+            .is_none()
+        {
+            let work: EmbedWork = serde_json::from_value(message.body.clone())
+                .map_err(|err| ErrorInfo::new("internal", format!("a malformed batch: {err}")))?;
+            let emitter = Self::emitter(job);
+            let started = Instant::now();
+            let chunk_count = work.chunks.len() as u64;
+            self.events
+                .append(
+                    job.job_id,
+                    vec![emitter.emit(BatchStarted {
+                        batch_id: message.key.clone(),
+                        chunk_count,
+                    })],
+                )
+                .await?;
+            let stages = Arc::clone(&self.stages);
+            let batch = blocking(move || {
+                let (vectors, cached) =
+                    embed_batch(&stages.embedder, stages.vectors.as_ref(), &work.chunks)?;
+                Ok::<_, ErrorInfo>(EmbeddedBatch {
+                    chunks: work.chunks,
+                    vectors,
+                    cached,
+                })
+            })
+            .await??;
+            self.store
+                .put_result(job.job_id, "embed", &message.key, &batch)
+                .await?;
+            let completed = emitter.emit(BatchCompleted {
+                batch_id: message.key.clone(),
+                chunk_count,
+                cached_count: batch.cached,
+                model: MODEL_ID.into(),
+                duration_ms: millis(started.elapsed()),
+                vectors: Vec::new(),
+            });
+            self.events.append(job.job_id, vec![completed]).await?;
+        }
+        self.finish_embedding(job, redelivered).await
+    }
+
+    /// When ingest is done and every batch it sent is embedded, ends embedding and queues
+    /// assembly (again, on a redelivery, in case the first time died before).
+    async fn finish_embedding(&self, job: &JobRecord, redelivered: bool) -> Result<(), Stop> {
+        let Some(keys) = self
+            .store
+            .result::<Vec<String>>(job.job_id, "ingest", "batches")
+            .await?
+        else {
+            return Ok(());
+        };
+        if self.store.count_results(job.job_id, "embed", &keys).await? < keys.len() as u64 {
+            return Ok(());
+        }
+        let moved =
+            self.store.job(job.job_id).await?.map(|j| j.status) == Some(JobStatus::Embedding) && {
+                let (chunks, _) = self.gather(job.job_id, &keys).await?;
+                let completed = EmbeddingCompleted {
+                    batch_count: keys.len() as u64,
+                    chunk_count: chunks.len() as u64,
+                    ..EmbeddingCompleted::default()
+                };
+                let moved = self
+                    .store
+                    .transition(
+                        job.job_id,
+                        JobStatus::Embedding,
+                        JobStatus::Assembling,
+                        None,
+                    )
+                    .await?;
+                if moved {
+                    let emitter = Self::emitter(job);
+                    let events = vec![
+                        emitter.finish(completed, Ok(())),
+                        emitter.emit(StageChanged {
+                            from: JobStatus::Embedding,
+                            to: JobStatus::Assembling,
+                        }),
+                    ];
+                    self.events.append(job.job_id, events).await?;
+                }
+                moved
+            };
+        let now = self.store.job(job.job_id).await?.map(|j| j.status);
+        if moved || (redelivered && now == Some(JobStatus::Assembling)) {
+            self.publish(
+                Step::Assemble,
+                job.job_id,
+                "assemble",
+                serde_json::Value::Null,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The job's chunks and their vectors, in ingest's order, each chunk once (a batch sent
+    /// twice by an ingest that ran twice counts once).
+    async fn gather(
+        &self,
+        job_id: JobId,
+        keys: &[String],
+    ) -> Result<(Vec<Chunk>, Vec<Vec<f32>>), Stop> {
+        let batches: Vec<EmbeddedBatch> = self
+            .store
+            .results(job_id, "embed", keys)
+            .await?
+            .ok_or_else(|| ErrorInfo::new("internal", "an embedded batch is missing"))?;
+        let mut seen: HashSet<ChunkId> = HashSet::new();
+        let mut chunks = Vec::new();
+        let mut vectors = Vec::new();
+        for batch in batches {
+            for (chunk, vector) in batch.chunks.into_iter().zip(batch.vectors) {
+                if seen.insert(chunk.chunk_id) {
+                    chunks.push(chunk);
+                    vectors.push(vector);
+                }
+            }
+        }
+        Ok((chunks, vectors))
+    }
+
+    async fn inputs(&self, job_id: JobId) -> Result<(Ingested, Vec<Chunk>, Vec<Vec<f32>>), Stop> {
+        let missing = || ErrorInfo::new("internal", "ingest's result is missing");
+        let keys: Vec<String> = self
+            .store
+            .result(job_id, "ingest", "batches")
+            .await?
+            .ok_or_else(missing)?;
+        let ingested: Ingested = self
+            .store
+            .result(job_id, "ingest", "result")
+            .await?
+            .ok_or_else(missing)?;
+        let (chunks, vectors) = self.gather(job_id, &keys).await?;
+        Ok((ingested, chunks, vectors))
+    }
+
+    async fn assemble(&self, job: &JobRecord) -> Result<(), Stop> {
+        if self
+            .store
+            .result::<serde_json::Value>(job.job_id, "assemble", "result")
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let (ingested, chunks, vectors) = self.inputs(job.job_id).await?;
+        let emitter = Self::emitter(job);
+        let started = Instant::now();
+        self.events
+            .append(
+                job.job_id,
+                vec![emitter.emit(AssemblyStarted {
+                    chunk_count: chunks.len() as u64,
+                    symbol_count: ingested.files.iter().map(|f| f.symbols.len() as u64).sum(),
+                })],
+            )
+            .await?;
+        let options = self.stages.settings.assembly.options();
+        let assembly = blocking(move || {
+            let embedded: Vec<EmbeddedChunk> = chunks
+                .iter()
+                .zip(vectors)
+                .map(|(chunk, vector)| EmbeddedChunk::new(chunk, vector))
+                .collect();
+            assemble(ingested.files, &embedded, &options)
+                .map_err(|err| ErrorInfo::new("assembly_failed", err.to_string()))
+        })
+        .await
+        .and_then(|assembled| assembled);
+        let assembly = match assembly {
+            Ok(assembly) => assembly,
+            Err(info) => return Err(self.stage_failed::<AssemblyCompleted>(job, info).await),
+        };
+        let (clusters, graph) = assembly.progress();
+        let mut events: Vec<Envelope> = clusters.into_iter().map(|c| emitter.emit(c)).collect();
+        events.push(emitter.emit(graph));
+        events.push(emitter.finish(assembly.summary(millis(started.elapsed())), Ok(())));
+        self.store
+            .put_result(job.job_id, "assemble", "result", &assembly)
+            .await?;
+        self.events.append(job.job_id, events).await?;
+        Ok(())
+    }
+
+    /// Ends the stage's stream with a failed completion, and gives the failure.
+    async fn stage_failed<C: Completion + Default>(
+        &self,
+        job: &JobRecord,
+        info: ErrorInfo,
+    ) -> Stop {
+        let failed = Self::emitter(job).finish(C::default(), Err(info.clone()));
+        match self.events.append(job.job_id, vec![failed]).await {
+            Ok(()) => Stop::Failed(info),
+            Err(err) => Stop::Store(err),
+        }
+    }
+
+    async fn generate(&self, job: &JobRecord) -> Result<(), Stop> {
+        if self
+            .store
+            .result::<serde_json::Value>(job.job_id, "generate", "result")
+            .await?
+            .is_some()
+        {
+            return Ok(());
+        }
+        let keys: Vec<String> = self
+            .store
+            .result(job.job_id, "ingest", "batches")
+            .await?
+            .unwrap_or_default();
+        let (chunks, _) = self.gather(job.job_id, &keys).await?;
+        let assembly: Assembly = self
+            .store
+            .result(job.job_id, "assemble", "result")
+            .await?
+            .ok_or_else(|| ErrorInfo::new("internal", "assembly's result is missing"))?;
+        let symbols = symbol_inputs(&chunks, &assembly.symbol_contexts);
+        drop(chunks);
+        let emitter = Self::emitter(job);
+        let (events, writer) = self.events.writer(job.job_id);
+        let (cancel, _untrack) = self.track(job.job_id);
+        let documented = document(
+            &self.stages.generator,
+            symbols,
+            self.stages.settings.generation.max_cost_usd,
+            &emitter,
+            |envelope| {
+                let _ = events.send(envelope);
+            },
+        );
+        let summaries = cancel.run_until_cancelled(documented).await;
+        drop(events);
+        writer
+            .await
+            .map_err(|err| ErrorInfo::new("internal", err.to_string()))??;
+        let summaries: Summaries = match summaries {
+            Some(Ok(summaries)) => summaries,
+            Some(Err(info)) => {
+                return Err(self.stage_failed::<GenerationCompleted>(job, info).await);
+            }
+            None => {
+                let info = ErrorInfo::new("cancelled", "the job was cancelled");
+                return Err(self.stage_failed::<GenerationCompleted>(job, info).await);
+            }
+        };
+        let totals = &summaries.completed;
+        self.store
+            .set_cost(
+                job.job_id,
+                totals.cost_usd,
+                totals.input_tokens,
+                totals.output_tokens,
+            )
+            .await?;
+        self.store
+            .put_result(job.job_id, "generate", "result", &summaries)
+            .await?;
+        let completed = emitter.finish(summaries.completed.clone(), Ok(()));
+        self.events.append(job.job_id, vec![completed]).await?;
+        Ok(())
+    }
+
+    async fn pack(&self, job: &JobRecord, redelivered: bool) -> Result<(), Stop> {
+        if job.status != JobStatus::Packing {
+            return Ok(());
+        }
+        if self.store.docpack(job.job_id).await?.is_none() {
+            self.write_pack(job).await?;
+        } else if !redelivered {
+            return Ok(());
+        }
+        self.end(job, JobStatus::Completed, None).await?;
+        Ok(())
+    }
+
+    async fn write_pack(&self, job: &JobRecord) -> Result<(), Stop> {
+        let (ingested, chunks, vectors) = self.inputs(job.job_id).await?;
+        let missing =
+            |what: &str| ErrorInfo::new("internal", format!("{what}'s result is missing"));
+        let assembly: Assembly = self
+            .store
+            .result(job.job_id, "assemble", "result")
+            .await?
+            .ok_or_else(|| missing("assembly"))?;
+        let summaries: Summaries = self
+            .store
+            .result(job.job_id, "generate", "result")
+            .await?
+            .ok_or_else(|| missing("generation"))?;
+        let ingest_job = self
+            .stages
+            .job(&job.repo_url, job.git_ref.as_deref())
+            .map_err(|err| ErrorInfo::new("invalid_request", err.to_string()))?;
+        let emitter = Self::emitter(job);
+        let started = Instant::now();
+        self.events
+            .append(
+                job.job_id,
+                vec![emitter.emit(PackStarted {
+                    symbol_count: assembly.files.iter().map(|f| f.symbols.len() as u64).sum(),
+                    chunk_count: chunks.len() as u64,
+                })],
+            )
+            .await?;
+        let folder = tempfile::tempdir().map_err(|err| {
+            ErrorInfo::new("io", format!("cannot make a temporary folder: {err}"))
+        })?;
+        let path = folder.path().join("job.docpack");
+        let written = {
+            let path = path.clone();
+            blocking(move || {
+                let contents = docpack_contents(PackInput {
+                    job: &ingest_job,
+                    ingest: &ingested.completed,
+                    sizes: &ingested.sizes,
+                    chunks: &chunks,
+                    vectors,
+                    assembly: &assembly,
+                    summaries: &summaries.summaries,
+                    prompts: summaries.prompts,
+                });
+                write_docpack_file(contents, &path)
+            })
+            .await
+            .and_then(|written| written)
+        };
+        let pack = match written {
+            Ok(pack) => pack,
+            Err(info) => return Err(self.stage_failed::<PackCompleted>(job, info).await),
+        };
+        let docpack_id = pack.docpack_id.clone().unwrap_or_default();
+        let key = docpack_key(&docpack_id);
+        if let Err(err) = self.storage.put(&key, &path).await {
+            let info = ErrorInfo::new("storage_failed", err.to_string());
+            return Err(self.stage_failed::<PackCompleted>(job, info).await);
+        }
+        self.store
+            .put_docpack(
+                job.job_id,
+                &DocpackRecord {
+                    docpack_id,
+                    checksum: pack.checksum.clone().unwrap_or_default(),
+                    size_bytes: pack.size_bytes,
+                    storage_key: key,
+                },
+            )
+            .await?;
+        let completed = PackCompleted {
+            url: Some(format!("/jobs/{}/docpack", job.job_id)),
+            duration_ms: millis(started.elapsed()),
+            ..pack
+        };
+        self.events
+            .append(job.job_id, vec![emitter.finish(completed, Ok(()))])
+            .await?;
+        Ok(())
+    }
+}
+
+/// Forgets a job's cancellation token when dropped.
+struct Untrack<'a, Q> {
+    engine: &'a Engine<Q>,
+    job_id: JobId,
+}
+
+impl<Q> Drop for Untrack<'_, Q> {
+    fn drop(&mut self) {
+        if let Ok(mut running) = self.engine.running.lock() {
+            running.remove(&self.job_id);
+        }
+    }
+}

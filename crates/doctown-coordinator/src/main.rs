@@ -1,0 +1,182 @@
+//! `doctown-coordinator`: the REST + SSE API the website and API users talk to. Jobs move
+//! through the stages over Redis Streams (or a queue in this process), their state and events
+//! are kept in PostgreSQL, and their docpacks in a local folder or S3-compatible storage.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use doctown_coordinator::{
+    Engine, JobStore, LocalStages, MemoryQueue, Queue, QueueNames, QueueOptions, RedisQueue, api,
+};
+use doctown_pipeline::PipelineSettings;
+use doctown_storage::StorageSettings;
+use doctown_worker::{Identity, Readiness, ServeSettings, background_runtime, init_logging, run};
+use tokio_util::sync::CancellationToken;
+
+/// The coordinator: POST /jobs {"repo_url", "git_ref"?}, then follow GET /jobs/{id}/events and
+/// download GET /jobs/{id}/docpack.
+///
+/// Every setting can also be given by the environment variable named in brackets.
+#[derive(Debug, Parser)]
+#[command(name = "doctown-coordinator", version, max_term_width = 100)]
+struct Command {
+    #[command(flatten)]
+    serve: ServeSettings,
+
+    #[command(flatten)]
+    coordinator: CoordinatorSettings,
+
+    #[command(flatten)]
+    storage: StorageSettings,
+
+    #[command(flatten)]
+    stages: PipelineSettings,
+}
+
+/// Where the coordinator keeps jobs and moves their work.
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Coordinator settings")]
+struct CoordinatorSettings {
+    /// PostgreSQL, where jobs, their events and their docpacks' records are kept
+    /// (postgres://user:password@host:port/database).
+    #[arg(long, env = "DOCTOWN_DATABASE_URL", value_name = "URL")]
+    database_url: String,
+
+    /// Redis, whose streams carry each job's work from stage to stage (redis://host:port);
+    /// without it, a queue in this process, whose pending work a restart loses (the jobs are
+    /// queued again from the database).
+    #[arg(long, env = "DOCTOWN_REDIS_URL", value_name = "URL")]
+    redis_url: Option<String>,
+
+    /// Seconds a message may stay with a consumer that has not acknowledged it before another
+    /// takes it (longer than the slowest stage of a job).
+    #[arg(
+        long,
+        env = "DOCTOWN_QUEUE_VISIBILITY_SECS",
+        default_value_t = 600,
+        value_name = "SECS"
+    )]
+    queue_visibility_secs: u64,
+
+    /// Deliveries of one message before it goes to its stream's dead letters.
+    #[arg(
+        long,
+        env = "DOCTOWN_QUEUE_MAX_DELIVERIES",
+        default_value_t = 5,
+        value_name = "N"
+    )]
+    queue_max_deliveries: u64,
+
+    /// The prefix of the stage streams' names: coordinators of different fleets sharing one
+    /// Redis use different ones.
+    #[arg(
+        long,
+        env = "DOCTOWN_QUEUE_NAMESPACE",
+        default_value = "doctown",
+        value_name = "NAME"
+    )]
+    queue_namespace: String,
+
+    /// This coordinator's name among the consumers of the stage streams (default: the host
+    /// name and process id); a restarted coordinator given its old name takes its pending
+    /// messages back at once.
+    #[arg(long, env = "DOCTOWN_CONSUMER_NAME", value_name = "NAME")]
+    consumer_name: Option<String>,
+}
+
+const IDENTITY: Identity = Identity {
+    name: "doctown-coordinator",
+    version: env!("CARGO_PKG_VERSION"),
+    default_max_body_bytes: 64 * 1024,
+};
+
+fn main() -> ExitCode {
+    let command: Command = doctown_config::parse();
+    init_logging();
+    // The stages and the queue's consumers run here, apart from the HTTP threads.
+    let runtime = match background_runtime("doctown-coordinator") {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the coordinator's runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = QueueOptions {
+        visibility_timeout: Duration::from_secs(command.coordinator.queue_visibility_secs),
+        max_deliveries: command.coordinator.queue_max_deliveries,
+    };
+    let code = match &command.coordinator.redis_url {
+        Some(url) => match runtime.block_on(RedisQueue::connect(url, options)) {
+            Ok(queue) => serve(queue, &command, &runtime),
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::FAILURE
+            }
+        },
+        None => serve(MemoryQueue::new(options), &command, &runtime),
+    };
+    runtime.shutdown_timeout(Duration::from_secs(5));
+    code
+}
+
+/// Connects the store and the storage, loads the stages, resumes unfinished jobs and serves
+/// until stopped.
+fn serve<Q: Queue + 'static>(
+    queue: Q,
+    command: &Command,
+    runtime: &tokio::runtime::Runtime,
+) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::FAILURE
+    };
+    let store = match runtime.block_on(JobStore::connect(&command.coordinator.database_url, 8)) {
+        Ok(store) => store,
+        Err(err) => return fail(err.to_string()),
+    };
+    let storage = match command.storage.store() {
+        Ok(storage) => storage,
+        Err(err) => return fail(err.to_string()),
+    };
+    let stages = match LocalStages::load(command.stages.clone()) {
+        Ok(stages) => stages,
+        Err(message) => return fail(message),
+    };
+    let names = QueueNames {
+        namespace: command.coordinator.queue_namespace.clone(),
+        consumer: command
+            .coordinator
+            .consumer_name
+            .clone()
+            .unwrap_or_else(default_consumer),
+    };
+    let engine = Arc::new(Engine::new(queue, names, store, storage, stages));
+    match runtime.block_on(engine.resume()) {
+        Ok(0) => {}
+        Ok(resumed) => tracing::info!(resumed, "unfinished jobs queued again"),
+        Err(err) => return fail(err.to_string()),
+    }
+    let shutdown = CancellationToken::new();
+    let consumers = runtime.spawn(Arc::clone(&engine).run(shutdown.clone()));
+    let code = run(
+        IDENTITY,
+        &command.serve,
+        Readiness::ready(),
+        move |config| api::configure(Arc::clone(&engine), config),
+    );
+    shutdown.cancel();
+    if runtime.block_on(consumers).is_err() {
+        tracing::warn!("the queue's consumers did not stop cleanly");
+    }
+    code
+}
+
+/// The host name and process id.
+fn default_consumer() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .unwrap_or_else(|_| "coordinator".into());
+    format!("{host}-{}", std::process::id())
+}

@@ -1,0 +1,362 @@
+//! The coordinator binary as API users meet it, on the real Redis and PostgreSQL that
+//! `scripts/services start` runs (DOCTOWN_TEST_REDIS_URL, DOCTOWN_TEST_DATABASE_URL), the real
+//! model (`scripts/fetch-model`), a local docpack store, and a GitHub-shaped server on loopback:
+//! a job from POST to docpack with every event streamed in order, resumed streams, errors, and
+//! cancellation.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::io::{Cursor, Read};
+use std::time::Duration;
+
+use doctown_docpack::{ReadLimits, read_docpack};
+use doctown_events::{Envelope, JobStatus, Payload, Status};
+use doctown_testkit::process::{Worker, client, frames};
+use doctown_testkit::{FakeGitHub, FakeRepo, LoopbackServer, github_zip};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::Scratch;
+
+const SHA: &str = "6e1735597bb21c5d979a077395df85e1d633e077";
+
+/// A coordinator on its own database and streams, reading `github`.
+struct Coordinator {
+    worker: Worker,
+    scratch: Option<Scratch>,
+    runtime: tokio::runtime::Runtime,
+    _storage: tempfile::TempDir,
+}
+
+impl Coordinator {
+    fn start(github: &LoopbackServer, env: &[(&str, &str)]) -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let scratch = runtime.block_on(Scratch::new());
+        let storage = tempfile::tempdir().unwrap();
+        let redis = std::env::var("DOCTOWN_TEST_REDIS_URL")
+            .expect("DOCTOWN_TEST_REDIS_URL is not set: run the tests with scripts/test");
+        let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
+        let model = doctown_embedding::default_model_dir();
+        let mut all = vec![
+            ("DOCTOWN_DATABASE_URL", scratch.url.as_str()),
+            ("DOCTOWN_REDIS_URL", redis.as_str()),
+            ("DOCTOWN_QUEUE_NAMESPACE", namespace.as_str()),
+            ("DOCTOWN_STORAGE_DIR", storage.path().to_str().unwrap()),
+            ("DOCTOWN_GITHUB_API_URL", github.base.as_str()),
+            ("DOCTOWN_GITHUB_ARCHIVE_URL", github.base.as_str()),
+            ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
+            ("DOCTOWN_NO_CACHE", "true"),
+            ("DOCTOWN_OFFLINE", "true"),
+        ];
+        let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
+        if !library.is_empty() {
+            all.push(("ORT_DYLIB_PATH", library.as_str()));
+        }
+        all.extend_from_slice(env);
+        let worker = Worker::start(env!("CARGO_BIN_EXE_doctown-coordinator"), &all);
+        Self {
+            worker,
+            scratch: Some(scratch),
+            runtime,
+            _storage: storage,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.worker.base)
+    }
+
+    fn get(&self, path: &str) -> reqwest::blocking::Response {
+        client().get(self.url(path)).send().unwrap()
+    }
+
+    fn submit(&self, repo_url: &str) -> Value {
+        let response = self.worker.post("/jobs", &json!({ "repo_url": repo_url }));
+        assert_eq!(response.status(), 202, "{}", self.worker.log());
+        response.json().unwrap()
+    }
+
+    /// Every event of the job, from after `after` to `job.completed`.
+    fn events(&self, job_id: &str, after: Option<u64>) -> Vec<Envelope> {
+        let mut request = client().get(self.url(&format!("/jobs/{job_id}/events")));
+        if let Some(after) = after {
+            request = request.header("Last-Event-ID", after.to_string());
+        }
+        let response = request.send().unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            doctown_events::sse::CONTENT_TYPE
+        );
+        frames(response).collect()
+    }
+}
+
+impl Drop for Coordinator {
+    fn drop(&mut self) {
+        if let Some(scratch) = self.scratch.take() {
+            self.worker.child.kill().ok();
+            self.worker.child.wait().ok();
+            self.runtime.block_on(scratch.drop());
+        }
+    }
+}
+
+fn repo(name: &'static str, files: &[(&str, &str)], drip: Option<Duration>) -> FakeRepo {
+    FakeRepo {
+        owner: "octo",
+        name,
+        default_branch: "main",
+        sha: SHA,
+        archive: github_zip(name, SHA, files),
+        drip,
+    }
+}
+
+fn hello_repo() -> FakeRepo {
+    repo(
+        "hello",
+        &[
+            (
+                "main.go",
+                "package main\n\n// Greet says hello.\nfunc Greet() string { return \"hi\" }\n\nfunc main() { Greet() }\n",
+            ),
+            (
+                "tools/build.py",
+                "import os\n\n\nclass Builder:\n    \"\"\"Builds the project.\"\"\"\n\n    def run(self):\n        return os.getcwd()\n\n\ndef clean(path):\n    return os.remove(path)\n",
+            ),
+            (
+                "src/lib.rs",
+                "/// Adds two numbers.\npub fn add(a: i32, b: i32) -> i32 {\n    a + b\n}\n\n/// Doubles.\npub fn double(a: i32) -> i32 {\n    add(a, a)\n}\n",
+            ),
+            ("README.md", "# hello\n"),
+        ],
+        None,
+    )
+}
+
+fn statuses(events: &[Envelope]) -> Vec<JobStatus> {
+    let mut statuses = vec![JobStatus::Queued];
+    for envelope in events {
+        if let Payload::JobStageChanged(change) = &envelope.payload {
+            assert_eq!(Some(&change.from), statuses.last());
+            statuses.push(change.to);
+        }
+    }
+    statuses
+}
+
+#[test]
+fn a_job_goes_from_post_to_docpack_with_every_event_in_order() {
+    let github = FakeGitHub::start(vec![hello_repo()]);
+    let coordinator = Coordinator::start(&github, &[]);
+
+    let health: Value = coordinator.worker.health();
+    assert_eq!(health["worker"], "doctown-coordinator");
+    let accepted = coordinator.submit("https://github.com/octo/hello");
+    let job_id = accepted["job_id"].as_str().unwrap().to_owned();
+    assert_eq!(accepted["status"], "queued");
+    assert_eq!(accepted["status_url"], format!("/jobs/{job_id}"));
+    assert_eq!(accepted["events_url"], format!("/jobs/{job_id}/events"));
+
+    // Every event, numbered from 1 without a gap, through every status, ending the stream.
+    let events = coordinator.events(&job_id, None);
+    let log = coordinator.worker.log();
+    for (envelope, sequence) in events.iter().zip(1..) {
+        assert_eq!(envelope.sequence, sequence, "{log}");
+        assert_eq!(envelope.job_id.to_string(), job_id);
+    }
+    assert!(matches!(events[0].payload, Payload::JobCreated(_)));
+    let last = events.last().unwrap();
+    assert!(matches!(last.payload, Payload::JobCompleted(_)), "{log}");
+    assert_eq!(last.status, Some(Status::Success), "{:?}", last.error);
+    assert_eq!(
+        statuses(&events),
+        [
+            JobStatus::Queued,
+            JobStatus::Ingesting,
+            JobStatus::Embedding,
+            JobStatus::Assembling,
+            JobStatus::Generating,
+            JobStatus::Packing,
+            JobStatus::Completed,
+        ]
+    );
+    let count = |f: fn(&Payload) -> bool| events.iter().filter(|e| f(&e.payload)).count();
+    assert_eq!(count(|p| matches!(p, Payload::IngestCompleted(_))), 1);
+    assert_eq!(count(|p| matches!(p, Payload::EmbeddingCompleted(_))), 1);
+    assert_eq!(count(|p| matches!(p, Payload::AssemblyCompleted(_))), 1);
+    assert_eq!(count(|p| matches!(p, Payload::GenerationCompleted(_))), 1);
+    assert_eq!(count(|p| matches!(p, Payload::PackCompleted(_))), 1);
+    let chunks = count(|p| matches!(p, Payload::IngestChunkCreated(_)));
+    assert!(chunks >= 5, "{chunks} chunks");
+
+    // A stream resumed after an event starts at the next.
+    let resumed = coordinator.events(&job_id, Some(5));
+    assert_eq!(resumed.first().unwrap().sequence, 6);
+    assert_eq!(resumed.len(), events.len() - 5);
+
+    // The job, its docpack, and the list.
+    let job: Value = coordinator.get(&format!("/jobs/{job_id}")).json().unwrap();
+    assert_eq!(job["status"], "completed");
+    assert_eq!(job["stage"], "packing");
+    assert_eq!(job["commit_sha"], SHA);
+    assert!(job["duration_ms"].as_u64().is_some());
+    assert!(job["completed_at"].is_string());
+    let docpack = &job["docpack"];
+    let response = coordinator.get(&format!("/jobs/{job_id}/docpack"));
+    assert_eq!(response.status(), 200);
+    let mut bytes = Vec::new();
+    response.take(u64::MAX).read_to_end(&mut bytes).unwrap();
+    assert_eq!(bytes.len() as u64, docpack["size_bytes"].as_u64().unwrap());
+    let checksum: String = Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(checksum, docpack["checksum"].as_str().unwrap());
+    let read = read_docpack(&bytes[..], Cursor::new(Vec::new()), &ReadLimits::default()).unwrap();
+    assert_eq!(
+        read.manifest.docpack_id,
+        docpack["docpack_id"].as_str().unwrap()
+    );
+    // Every chunk once.
+    let packed: usize = read.source_map.files.iter().map(|f| f.chunks.len()).sum();
+    assert_eq!(packed, chunks);
+    assert!(read.nodes.nodes.iter().all(|n| n.summary.is_some()));
+
+    let listed: Value = coordinator.get("/jobs").json().unwrap();
+    assert_eq!(listed["jobs"][0]["job_id"], job_id.as_str());
+    assert_eq!(listed["next"], Value::Null);
+
+    // An ended job cannot be cancelled.
+    let response = client()
+        .delete(coordinator.url(&format!("/jobs/{job_id}")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 409);
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["error"]["code"], "job_ended");
+}
+
+#[test]
+fn bad_requests_get_json_errors_that_say_what_to_do() {
+    let github = FakeGitHub::start(Vec::new());
+    let coordinator = Coordinator::start(&github, &[]);
+    let error = |response: reqwest::blocking::Response, status: u16| -> Value {
+        assert_eq!(response.status(), status);
+        response.json::<Value>().unwrap()["error"].clone()
+    };
+
+    let local = coordinator
+        .worker
+        .post("/jobs", &json!({"repo_url": "/home/me/project"}));
+    let local = error(local, 422);
+    assert_eq!(local["field"], "repo_url");
+    assert!(
+        local["message"].as_str().unwrap().contains("GitHub"),
+        "{local}"
+    );
+    let empty_ref = coordinator.worker.post(
+        "/jobs",
+        &json!({"repo_url": "https://github.com/octo/hello", "git_ref": " "}),
+    );
+    assert_eq!(error(empty_ref, 422)["field"], "git_ref");
+    let unknown = coordinator.worker.post(
+        "/jobs",
+        &json!({"repo_url": "https://github.com/o/r", "priority": 1}),
+    );
+    assert!(unknown.status().is_client_error());
+
+    let not_an_id = error(coordinator.get("/jobs/42"), 404);
+    assert!(
+        not_an_id["message"]
+            .as_str()
+            .unwrap()
+            .contains("POST /jobs")
+    );
+    let unknown_job = format!("/jobs/{}", uuid::Uuid::new_v4());
+    assert_eq!(
+        error(coordinator.get(&unknown_job), 404)["code"],
+        "not_found"
+    );
+    assert_eq!(
+        error(coordinator.get("/jobs?limit=0"), 422)["field"],
+        "limit"
+    );
+    assert_eq!(
+        error(coordinator.get("/jobs/x/nothing"), 404)["code"],
+        "not_found"
+    );
+}
+
+#[test]
+fn a_repository_github_does_not_have_fails_the_job_with_the_reason() {
+    let github = FakeGitHub::start(Vec::new());
+    let coordinator = Coordinator::start(&github, &[]);
+    let accepted = coordinator.submit("https://github.com/octo/missing");
+    let job_id = accepted["job_id"].as_str().unwrap();
+    let events = coordinator.events(job_id, None);
+    let last = events.last().unwrap();
+    assert!(matches!(last.payload, Payload::JobCompleted(_)));
+    assert_eq!(last.status, Some(Status::Failed));
+    let job: Value = coordinator.get(&format!("/jobs/{job_id}")).json().unwrap();
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["stage"], "ingesting");
+    assert!(
+        job["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("octo/missing")
+    );
+    let no_docpack = coordinator.get(&format!("/jobs/{job_id}/docpack"));
+    assert_eq!(no_docpack.status(), 404);
+}
+
+#[test]
+fn a_cancelled_job_stops_and_says_so() {
+    let files: Vec<(String, String)> = (0..40)
+        .map(|i| {
+            (
+                format!("pkg/f{i}.py"),
+                format!("def f{i}(x):\n    return x * {i}\n"),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    let github = FakeGitHub::start(vec![repo("slow", &files, Some(Duration::from_millis(20)))]);
+    let coordinator = Coordinator::start(&github, &[]);
+    let accepted = coordinator.submit("https://github.com/octo/slow");
+    let job_id = accepted["job_id"].as_str().unwrap().to_owned();
+    let mut stream = frames(
+        client()
+            .get(coordinator.url(&format!("/jobs/{job_id}/events")))
+            .send()
+            .unwrap(),
+    );
+    // Wait until ingest has begun.
+    for envelope in stream.by_ref() {
+        if matches!(envelope.payload, Payload::IngestStarted(_)) {
+            break;
+        }
+    }
+    let response = client()
+        .delete(coordinator.url(&format!("/jobs/{job_id}")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let body: Value = response.json().unwrap();
+    assert_eq!(body["status"], "cancelled");
+    let rest: Vec<Envelope> = stream.collect();
+    let last = rest.last().unwrap();
+    assert!(matches!(last.payload, Payload::JobCompleted(_)));
+    assert_eq!(last.error.as_ref().unwrap().code, "cancelled");
+    // The job stays cancelled: its stage, stopped, does not move it on.
+    std::thread::sleep(Duration::from_secs(1));
+    let job: Value = coordinator.get(&format!("/jobs/{job_id}")).json().unwrap();
+    assert_eq!(job["status"], "cancelled");
+    assert_eq!(job["docpack"], Value::Null);
+}

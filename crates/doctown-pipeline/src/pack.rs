@@ -1,0 +1,207 @@
+//! The docpack made from what the stages left: its contents gathered ([`docpack_contents`]) and
+//! written whole or not at all ([`write_docpack_file`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+use doctown_assembly::Assembly;
+use doctown_common::{Chunk, Language, SymbolId};
+use doctown_docpack::{
+    DocpackContents, EmbeddingSet, Generator as DocpackGenerator, HashingWriter, Node, SourceChunk,
+    SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
+};
+use doctown_embedding::DIMENSIONS;
+use doctown_events::{ErrorInfo, IngestCompleted, PackCompleted};
+use doctown_ingest::{IngestJob, Source};
+
+/// Each file ingest detected: its size and language, by path.
+pub type FileSizes = BTreeMap<String, (u64, Option<Language>)>;
+
+/// What a docpack is made of, as the stages left it.
+#[derive(Debug)]
+pub struct PackInput<'a> {
+    /// The job, for the source it names.
+    pub job: &'a IngestJob,
+    /// Ingest's totals (the commit).
+    pub ingest: &'a IngestCompleted,
+    /// Every file detected.
+    pub sizes: &'a FileSizes,
+    /// The chunks, in the order of `vectors`.
+    pub chunks: &'a [Chunk],
+    /// Each chunk's vector.
+    pub vectors: Vec<Vec<f32>>,
+    /// Clusters, graph, contexts, and the files with their calls resolved.
+    pub assembly: &'a Assembly,
+    /// Each symbol's summary.
+    pub summaries: &'a HashMap<SymbolId, String>,
+    /// The prompts model summaries were written from.
+    pub prompts: HashMap<SymbolId, String>,
+}
+
+/// When the docpack is dated: `SOURCE_DATE_EPOCH` when set, else the newest modification time
+/// of a local source's files (so an unchanged tree gives the same bytes), else now.
+fn created_at(job: &IngestJob, sizes: &FileSizes) -> DateTime<Utc> {
+    if let Some(seconds) = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        && let Some(date) = DateTime::from_timestamp(seconds, 0)
+    {
+        return date;
+    }
+    let root = match &job.source {
+        Source::Directory(root) | Source::GitCheckout(root) => Some(root.clone()),
+        Source::Archive(path, _) => {
+            return std::fs::metadata(path)
+                .and_then(|m| m.modified())
+                .map_or_else(|_| Utc::now(), seconds);
+        }
+        Source::GitHub(_) => None,
+    };
+    let newest = root.and_then(|root| {
+        sizes
+            .keys()
+            .filter_map(|path| {
+                std::fs::metadata(root.join(path))
+                    .and_then(|m| m.modified())
+                    .ok()
+            })
+            .max()
+    });
+    newest.map_or_else(Utc::now, seconds)
+}
+
+/// `time`, to the second (tar headers keep seconds).
+fn seconds(time: SystemTime) -> DateTime<Utc> {
+    let seconds = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    DateTime::from_timestamp(i64::try_from(seconds).unwrap_or(0), 0).unwrap_or_default()
+}
+
+/// The docpack's contents.
+pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
+    let PackInput {
+        job,
+        ingest,
+        sizes,
+        chunks,
+        vectors,
+        assembly,
+        summaries,
+        mut prompts,
+    } = input;
+    let centrality: HashMap<&str, f64> = assembly
+        .graph
+        .nodes
+        .iter()
+        .map(|n| (n.id.as_str(), n.centrality))
+        .collect();
+    let nodes: Vec<Node> = assembly
+        .files
+        .iter()
+        .flat_map(|file| {
+            file.symbols.iter().map(|symbol| {
+                Node::of(
+                    file,
+                    symbol,
+                    centrality
+                        .get(symbol.id.to_string().as_str())
+                        .copied()
+                        .unwrap_or(0.0),
+                    assembly.symbol_clusters.get(&symbol.id).copied(),
+                    summaries.get(&symbol.id).cloned(),
+                )
+            })
+        })
+        .collect();
+    let mut chunks_by_file: BTreeMap<&str, Vec<SourceChunk>> = BTreeMap::new();
+    for chunk in chunks {
+        chunks_by_file
+            .entry(chunk.path.as_str())
+            .or_default()
+            .push(SourceChunk {
+                byte_range: chunk.byte_range,
+                chunk_id: chunk.chunk_id,
+                line_range: chunk.line_range,
+                symbol_ids: chunk.symbol_ids.clone(),
+            });
+    }
+    let source_map: Vec<SourceFile> = sizes
+        .iter()
+        .map(|(path, (bytes, language))| SourceFile {
+            bytes: *bytes,
+            chunks: chunks_by_file.remove(path.as_str()).unwrap_or_default(),
+            language: *language,
+            path: path.clone(),
+        })
+        .collect();
+    let mut embeddings = EmbeddingSet::new(DIMENSIONS as u32);
+    for (chunk, vector) in chunks.iter().zip(vectors) {
+        if let Err(err) = embeddings.insert(chunk.chunk_id, vector) {
+            tracing::warn!("a vector left out of the docpack: {err}");
+        }
+    }
+    let symbol_contexts: Vec<SymbolContextEntry> = assembly
+        .symbol_contexts
+        .iter()
+        .map(|entry| SymbolContextEntry {
+            context: entry.context.clone(),
+            prompt: prompts.remove(&entry.symbol_id),
+            symbol_id: entry.symbol_id,
+        })
+        .collect();
+    DocpackContents {
+        created_at: created_at(job, sizes),
+        generator: DocpackGenerator {
+            name: "doctown".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
+        source: SourceInfo {
+            commit_hash: ingest.commit_sha.clone(),
+            git_ref: job.git_ref.clone(),
+            repo_url: job.source.to_string(),
+        },
+        nodes,
+        graph: assembly.graph.clone(),
+        clusters: assembly.clusters.clone(),
+        source_map,
+        embeddings: Some(embeddings),
+        symbol_contexts: Some(symbol_contexts),
+    }
+}
+
+/// Writes the docpack beside `output` and renames it into place, so `output` is never half
+/// written; gives its id, checksum and size.
+pub fn write_docpack_file(
+    contents: DocpackContents,
+    output: &Path,
+) -> Result<PackCompleted, ErrorInfo> {
+    let io = |what: &str, err: std::io::Error| {
+        ErrorInfo::new("io", format!("cannot {what} {}: {err}", output.display()))
+    };
+    let folder = match output.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    let file = tempfile::Builder::new()
+        .prefix(".doctown-")
+        .suffix(".docpack.partial")
+        .tempfile_in(folder)
+        .map_err(|err| io("write beside", err))?;
+    let mut out = HashingWriter::new(BufWriter::new(file.as_file()));
+    let manifest = write_docpack(contents, &mut out)
+        .map_err(|err| ErrorInfo::new(err.code(), err.to_string()))?;
+    out.flush().map_err(|err| io("write", err))?;
+    let (size, checksum) = out.finish();
+    file.persist(output).map_err(|err| io("write", err.error))?;
+    Ok(PackCompleted {
+        docpack_id: Some(manifest.docpack_id),
+        checksum: Some(checksum),
+        size_bytes: size,
+        url: None,
+        duration_ms: 0,
+    })
+}

@@ -1,0 +1,92 @@
+//! The generation stage as every driver runs it: symbols with their code and context in, the
+//! budget checked, `generation.started`, one `generation.symbol_documented` per summary, and the
+//! summaries with their prompts out.
+
+use std::collections::HashMap;
+
+use doctown_common::{Chunk, SymbolId};
+use doctown_docpack::SymbolContextEntry;
+use doctown_events::{
+    Envelope, ErrorInfo, EventEmitter, GenerationCompleted, GenerationStarted, SymbolDocumented,
+};
+use doctown_generation::{Generator, SymbolInput};
+
+/// What generation made.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Summaries {
+    /// Each documented symbol's summary.
+    pub summaries: HashMap<SymbolId, String>,
+    /// The prompt each model summary was written from.
+    pub prompts: HashMap<SymbolId, String>,
+    /// The stage's totals, for its completion.
+    pub completed: GenerationCompleted,
+}
+
+/// Every symbol of `contexts`, in their order, with its code: the text of its chunks, joined.
+pub fn symbol_inputs(chunks: &[Chunk], contexts: &[SymbolContextEntry]) -> Vec<SymbolInput> {
+    let mut code: HashMap<SymbolId, String> = HashMap::new();
+    for chunk in chunks {
+        for id in &chunk.symbol_ids {
+            let text = code.entry(*id).or_default();
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            text.push_str(&chunk.content);
+        }
+    }
+    contexts
+        .iter()
+        .map(|entry| SymbolInput {
+            symbol_id: entry.symbol_id,
+            context: entry.context.clone(),
+            code: code.remove(&entry.symbol_id),
+        })
+        .collect()
+}
+
+/// Documents `symbols` with `generator`, refusing the job before any request when its estimate
+/// is over `max_cost_usd`. Sends `generation.started` and each `generation.symbol_documented`
+/// to `send`; the caller sends the completion (the error says why on failure).
+pub async fn document(
+    generator: &Generator,
+    symbols: Vec<SymbolInput>,
+    max_cost_usd: Option<f64>,
+    emitter: &EventEmitter,
+    mut send: impl FnMut(Envelope),
+) -> Result<Summaries, ErrorInfo> {
+    let failed =
+        |err: doctown_generation::GenerationError| ErrorInfo::new(err.code(), err.to_string());
+    let estimate = generator.estimate(&symbols);
+    Generator::check_budget(&estimate, max_cost_usd).map_err(failed)?;
+    send(emitter.emit(GenerationStarted {
+        symbol_count: estimate.symbols,
+        mode: generator.mode(),
+        model: generator.model().to_owned(),
+        estimated_input_tokens: estimate.input_tokens,
+        estimated_cost_usd: estimate.cost_usd,
+    }));
+    let mut summaries = HashMap::new();
+    let mut prompts = HashMap::new();
+    let completed = generator
+        .generate(symbols, |summary| {
+            if let Some(prompt) = summary.prompt.clone() {
+                prompts.insert(summary.symbol_id, prompt);
+            }
+            summaries.insert(summary.symbol_id, summary.summary.clone());
+            send(emitter.emit(SymbolDocumented {
+                symbol_id: summary.symbol_id,
+                summary: summary.summary,
+                source: summary.source,
+                input_tokens: summary.input_tokens,
+                output_tokens: summary.output_tokens,
+                error: summary.error,
+            }));
+        })
+        .await
+        .map_err(failed)?;
+    Ok(Summaries {
+        summaries,
+        prompts,
+        completed,
+    })
+}
