@@ -539,10 +539,26 @@ impl<Q: Queue + 'static> Engine<Q> {
         handlers.shutdown().await;
     }
 
-    /// Handles one message and acknowledges it once its work is kept.
+    /// Handles one message, keeping it while the work goes on, and acknowledges it once its
+    /// work is kept.
     async fn deliver(&self, step: Step, stream: &str, delivery: Delivery) {
         let job_id = delivery.message.job_id;
-        let handled = self.handle(step, &delivery).await;
+        let handling = self.handle(step, &delivery);
+        tokio::pin!(handling);
+        let mut keep = tokio::time::interval(self.queue.options().visibility_timeout / 3);
+        keep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        keep.tick().await;
+        let handled = loop {
+            tokio::select! {
+                handled = &mut handling => break handled,
+                _ = keep.tick() => {
+                    let kept = self.queue.keep(stream, GROUP, &self.names.consumer, &delivery.id);
+                    if let Err(err) = kept.await {
+                        tracing::warn!(%job_id, "cannot keep a message; another consumer may take it: {err}");
+                    }
+                }
+            }
+        };
         let done = match handled {
             Ok(()) => true,
             Err(Stop::Failed(info)) => {
@@ -555,6 +571,22 @@ impl<Q: Queue + 'static> Engine<Q> {
                         false
                     }
                 }
+            }
+            Err(err) if delivery.deliveries >= self.queue.options().max_deliveries => {
+                // Its last delivery: the message goes to the dead letters, the job fails.
+                tracing::warn!(%job_id, step = step.name(), "giving up: {err}");
+                let info = ErrorInfo::new(
+                    "retries_exhausted",
+                    format!(
+                        "the {} step failed {} times, the last with: {err}; submit the job again once the service is healthy",
+                        step.name(),
+                        delivery.deliveries
+                    ),
+                );
+                if let Ok(Some(job)) = self.store.job(job_id).await {
+                    let _ = self.end(&job, JobStatus::Failed, Some(info)).await;
+                }
+                false
             }
             Err(err) => {
                 tracing::warn!(%job_id, step = step.name(), deliveries = delivery.deliveries, "will retry: {err}");

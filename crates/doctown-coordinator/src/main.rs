@@ -12,7 +12,7 @@ use doctown_coordinator::{
 };
 use doctown_pipeline::PipelineSettings;
 use doctown_storage::StorageSettings;
-use doctown_worker::{Identity, Readiness, ServeSettings, background_runtime, init_logging, run};
+use doctown_worker::{Identity, Readiness, ServeSettings, init_logging, run};
 use tokio_util::sync::CancellationToken;
 
 /// The coordinator: POST /jobs {"repo_url", "git_ref"?}, then follow GET /jobs/{id}/events and
@@ -96,7 +96,12 @@ fn main() -> ExitCode {
     let command: Command = doctown_config::parse();
     init_logging();
     // The stages and the queue's consumers run here, apart from the HTTP threads.
-    let runtime = match background_runtime("doctown-coordinator") {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("doctown-coordinator")
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the coordinator's runtime: {err}");

@@ -118,6 +118,20 @@ pub trait Queue: Send + Sync {
         id: &str,
     ) -> impl Future<Output = Result<(), QueueError>> + Send;
 
+    /// Says that `consumer` still works on the message `id` of `stream`: its visibility timeout
+    /// starts again. A consumer whose work takes longer than the timeout calls it more often,
+    /// so that only a dead consumer's messages go to another.
+    fn keep(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
+
+    /// When messages are handed out again, and how often.
+    fn options(&self) -> QueueOptions;
+
     /// Whether messages outlive this process (a restarted coordinator finds its pending work
     /// in the queue), or are lost with it.
     fn durable(&self) -> bool;
@@ -172,6 +186,15 @@ impl MemoryQueue {
         self.streams
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The entry `id` names.
+    fn index(stream: &str, id: &str) -> Result<usize, QueueError> {
+        id.parse().map_err(|_| QueueError::Malformed {
+            stream: stream.to_owned(),
+            id: id.to_owned(),
+            reason: "not an id this queue gave".into(),
+        })
     }
 
     /// What `receive` hands out now, and when a pending message next times out.
@@ -242,6 +265,10 @@ impl Queue for MemoryQueue {
         false
     }
 
+    fn options(&self) -> QueueOptions {
+        self.options
+    }
+
     async fn publish(&self, stream: &str, message: &Message) -> Result<String, QueueError> {
         let id = {
             let mut streams = self.lock();
@@ -279,12 +306,27 @@ impl Queue for MemoryQueue {
         }
     }
 
+    async fn keep(
+        &self,
+        stream: &str,
+        group: &str,
+        _consumer: &str,
+        id: &str,
+    ) -> Result<(), QueueError> {
+        let index = Self::index(stream, id)?;
+        if let Some(pending) = self
+            .lock()
+            .get_mut(stream)
+            .and_then(|s| s.groups.get_mut(group))
+            .and_then(|g| g.pending.get_mut(&index))
+        {
+            pending.since = Instant::now();
+        }
+        Ok(())
+    }
+
     async fn ack(&self, stream: &str, group: &str, id: &str) -> Result<(), QueueError> {
-        let index: usize = id.parse().map_err(|_| QueueError::Malformed {
-            stream: stream.to_owned(),
-            id: id.to_owned(),
-            reason: "not an id this queue gave".into(),
-        })?;
+        let index = Self::index(stream, id)?;
         if let Some(state) = self
             .lock()
             .get_mut(stream)

@@ -25,6 +25,9 @@ pub struct RedisQueue {
     options: QueueOptions,
     /// The (stream, group) pairs known to exist.
     groups: Mutex<HashSet<(String, String)>>,
+    /// The (stream, group, consumer) whose own pending entries, left by an earlier process of
+    /// the same name, were handed back.
+    recovered: Mutex<HashSet<(String, String, String)>>,
 }
 
 impl std::fmt::Debug for RedisQueue {
@@ -60,6 +63,7 @@ impl RedisQueue {
             commands,
             options,
             groups: Mutex::new(HashSet::new()),
+            recovered: Mutex::new(HashSet::new()),
         })
     }
 
@@ -134,8 +138,67 @@ impl RedisQueue {
             .query_async(&mut commands)
             .await
             .map_err(|err| self.unavailable(err))?;
+        self.hand_out(stream, group, &claimed.claimed).await
+    }
+
+    /// The entries this consumer's earlier process (one of the same name) left pending, once
+    /// per process: a coordinator restarted under its name takes its work back at once rather
+    /// than after the visibility timeout.
+    async fn recover(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        count: usize,
+    ) -> Result<Vec<Delivery>, QueueError> {
+        let key = (stream.to_owned(), group.to_owned(), consumer.to_owned());
+        if self.lock_recovered().contains(&key) {
+            return Ok(Vec::new());
+        }
+        let reply: Option<StreamReadReply> = redis::cmd("XREADGROUP")
+            .arg("GROUP")
+            .arg(group)
+            .arg(consumer)
+            .arg("COUNT")
+            .arg(count)
+            .arg("STREAMS")
+            .arg(stream)
+            .arg("0")
+            .query_async(&mut self.commands.clone())
+            .await
+            .map_err(|err| self.unavailable(err))?;
+        let entries: Vec<StreamId> = reply
+            .map(|r| r.keys.into_iter().flat_map(|k| k.ids).collect())
+            .unwrap_or_default();
+        if entries.len() < count {
+            self.lock_recovered().insert(key);
+        }
+        // An entry deleted from the stream comes back without fields: nothing to do.
+        let (live, gone): (Vec<StreamId>, Vec<StreamId>) =
+            entries.into_iter().partition(|entry| !entry.map.is_empty());
+        for entry in gone {
+            self.ack(stream, group, &entry.id).await?;
+        }
+        self.hand_out(stream, group, &live).await
+    }
+
+    fn lock_recovered(&self) -> std::sync::MutexGuard<'_, HashSet<(String, String, String)>> {
+        self.recovered
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Pending `entries` as deliveries with their delivery counts; those past their deliveries
+    /// go to the dead letters instead.
+    async fn hand_out(
+        &self,
+        stream: &str,
+        group: &str,
+        entries: &[StreamId],
+    ) -> Result<Vec<Delivery>, QueueError> {
+        let mut commands = self.commands.clone();
         let mut handed = Vec::new();
-        for entry in &claimed.claimed {
+        for entry in entries {
             let pending: StreamPendingCountReply = redis::cmd("XPENDING")
                 .arg(stream)
                 .arg(group)
@@ -232,6 +295,10 @@ impl Queue for RedisQueue {
         true
     }
 
+    fn options(&self) -> QueueOptions {
+        self.options
+    }
+
     async fn publish(&self, stream: &str, message: &Message) -> Result<String, QueueError> {
         let json = serde_json::to_string(message).map_err(|err| QueueError::Malformed {
             stream: stream.to_owned(),
@@ -259,6 +326,10 @@ impl Queue for RedisQueue {
         let count = count.max(1);
         self.ensure_group(stream, group).await?;
         let deadline = Instant::now() + wait;
+        let recovered = self.recover(stream, group, consumer, count).await?;
+        if !recovered.is_empty() {
+            return Ok(recovered);
+        }
         loop {
             let mut handed = self.reclaim(stream, group, consumer, count).await?;
             if handed.len() < count {
@@ -276,6 +347,27 @@ impl Queue for RedisQueue {
                 return Ok(handed);
             }
         }
+    }
+
+    async fn keep(
+        &self,
+        stream: &str,
+        group: &str,
+        consumer: &str,
+        id: &str,
+    ) -> Result<(), QueueError> {
+        // Claimed again by its own consumer: its idle time starts over, its count stays.
+        redis::cmd("XCLAIM")
+            .arg(stream)
+            .arg(group)
+            .arg(consumer)
+            .arg(0)
+            .arg(id)
+            .arg("JUSTID")
+            .query_async::<Vec<String>>(&mut self.commands.clone())
+            .await
+            .map(drop)
+            .map_err(|err| self.unavailable(err))
     }
 
     async fn ack(&self, stream: &str, group: &str, id: &str) -> Result<(), QueueError> {

@@ -8,111 +8,13 @@
 
 mod support;
 
-use std::io::{Cursor, Read};
 use std::time::Duration;
 
-use doctown_docpack::{ReadLimits, read_docpack};
 use doctown_events::{Envelope, JobStatus, Payload, Status};
-use doctown_testkit::process::{Worker, client, frames};
-use doctown_testkit::{FakeGitHub, FakeRepo, LoopbackServer, github_zip};
+use doctown_testkit::process::{client, frames};
+use doctown_testkit::{FakeGitHub, FakeRepo};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-use support::Scratch;
-
-const SHA: &str = "6e1735597bb21c5d979a077395df85e1d633e077";
-
-/// A coordinator on its own database and streams, reading `github`.
-struct Coordinator {
-    worker: Worker,
-    scratch: Option<Scratch>,
-    runtime: tokio::runtime::Runtime,
-    _storage: tempfile::TempDir,
-}
-
-impl Coordinator {
-    fn start(github: &LoopbackServer, env: &[(&str, &str)]) -> Self {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let scratch = runtime.block_on(Scratch::new());
-        let storage = tempfile::tempdir().unwrap();
-        let redis = std::env::var("DOCTOWN_TEST_REDIS_URL")
-            .expect("DOCTOWN_TEST_REDIS_URL is not set: run the tests with scripts/test");
-        let namespace = format!("test-{}", uuid::Uuid::new_v4().simple());
-        let model = doctown_embedding::default_model_dir();
-        let mut all = vec![
-            ("DOCTOWN_DATABASE_URL", scratch.url.as_str()),
-            ("DOCTOWN_REDIS_URL", redis.as_str()),
-            ("DOCTOWN_QUEUE_NAMESPACE", namespace.as_str()),
-            ("DOCTOWN_STORAGE_DIR", storage.path().to_str().unwrap()),
-            ("DOCTOWN_GITHUB_API_URL", github.base.as_str()),
-            ("DOCTOWN_GITHUB_ARCHIVE_URL", github.base.as_str()),
-            ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
-            ("DOCTOWN_NO_CACHE", "true"),
-            ("DOCTOWN_OFFLINE", "true"),
-        ];
-        let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
-        if !library.is_empty() {
-            all.push(("ORT_DYLIB_PATH", library.as_str()));
-        }
-        all.extend_from_slice(env);
-        let worker = Worker::start(env!("CARGO_BIN_EXE_doctown-coordinator"), &all);
-        Self {
-            worker,
-            scratch: Some(scratch),
-            runtime,
-            _storage: storage,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.worker.base)
-    }
-
-    fn get(&self, path: &str) -> reqwest::blocking::Response {
-        client().get(self.url(path)).send().unwrap()
-    }
-
-    fn submit(&self, repo_url: &str) -> Value {
-        let response = self.worker.post("/jobs", &json!({ "repo_url": repo_url }));
-        assert_eq!(response.status(), 202, "{}", self.worker.log());
-        response.json().unwrap()
-    }
-
-    /// Every event of the job, from after `after` to `job.completed`.
-    fn events(&self, job_id: &str, after: Option<u64>) -> Vec<Envelope> {
-        let mut request = client().get(self.url(&format!("/jobs/{job_id}/events")));
-        if let Some(after) = after {
-            request = request.header("Last-Event-ID", after.to_string());
-        }
-        let response = request.send().unwrap();
-        assert_eq!(response.status(), 200);
-        assert_eq!(
-            response.headers()["content-type"],
-            doctown_events::sse::CONTENT_TYPE
-        );
-        frames(response).collect()
-    }
-}
-
-impl Drop for Coordinator {
-    fn drop(&mut self) {
-        if let Some(scratch) = self.scratch.take() {
-            self.worker.child.kill().ok();
-            self.worker.child.wait().ok();
-            self.runtime.block_on(scratch.drop());
-        }
-    }
-}
-
-fn repo(name: &'static str, files: &[(&str, &str)], drip: Option<Duration>) -> FakeRepo {
-    FakeRepo {
-        owner: "octo",
-        name,
-        default_branch: "main",
-        sha: SHA,
-        archive: github_zip(name, SHA, files),
-        drip,
-    }
-}
+use support::{Fleet, SHA, repo};
 
 fn hello_repo() -> FakeRepo {
     repo(
@@ -150,7 +52,8 @@ fn statuses(events: &[Envelope]) -> Vec<JobStatus> {
 #[test]
 fn a_job_goes_from_post_to_docpack_with_every_event_in_order() {
     let github = FakeGitHub::start(vec![hello_repo()]);
-    let coordinator = Coordinator::start(&github, &[]);
+    let fleet = Fleet::new();
+    let coordinator = fleet.start(&github.base, &[]);
 
     let health: Value = coordinator.worker.health();
     assert_eq!(health["worker"], "doctown-coordinator");
@@ -204,22 +107,7 @@ fn a_job_goes_from_post_to_docpack_with_every_event_in_order() {
     assert_eq!(job["commit_sha"], SHA);
     assert!(job["duration_ms"].as_u64().is_some());
     assert!(job["completed_at"].is_string());
-    let docpack = &job["docpack"];
-    let response = coordinator.get(&format!("/jobs/{job_id}/docpack"));
-    assert_eq!(response.status(), 200);
-    let mut bytes = Vec::new();
-    response.take(u64::MAX).read_to_end(&mut bytes).unwrap();
-    assert_eq!(bytes.len() as u64, docpack["size_bytes"].as_u64().unwrap());
-    let checksum: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(checksum, docpack["checksum"].as_str().unwrap());
-    let read = read_docpack(&bytes[..], Cursor::new(Vec::new()), &ReadLimits::default()).unwrap();
-    assert_eq!(
-        read.manifest.docpack_id,
-        docpack["docpack_id"].as_str().unwrap()
-    );
+    let read = coordinator.docpack(&job_id);
     // Every chunk once.
     let packed: usize = read.source_map.files.iter().map(|f| f.chunks.len()).sum();
     assert_eq!(packed, chunks);
@@ -242,7 +130,8 @@ fn a_job_goes_from_post_to_docpack_with_every_event_in_order() {
 #[test]
 fn bad_requests_get_json_errors_that_say_what_to_do() {
     let github = FakeGitHub::start(Vec::new());
-    let coordinator = Coordinator::start(&github, &[]);
+    let fleet = Fleet::new();
+    let coordinator = fleet.start(&github.base, &[]);
     let error = |response: reqwest::blocking::Response, status: u16| -> Value {
         assert_eq!(response.status(), status);
         response.json::<Value>().unwrap()["error"].clone()
@@ -293,7 +182,8 @@ fn bad_requests_get_json_errors_that_say_what_to_do() {
 #[test]
 fn a_repository_github_does_not_have_fails_the_job_with_the_reason() {
     let github = FakeGitHub::start(Vec::new());
-    let coordinator = Coordinator::start(&github, &[]);
+    let fleet = Fleet::new();
+    let coordinator = fleet.start(&github.base, &[]);
     let accepted = coordinator.submit("https://github.com/octo/missing");
     let job_id = accepted["job_id"].as_str().unwrap();
     let events = coordinator.events(job_id, None);
@@ -328,7 +218,8 @@ fn a_cancelled_job_stops_and_says_so() {
         .map(|(p, c)| (p.as_str(), c.as_str()))
         .collect();
     let github = FakeGitHub::start(vec![repo("slow", &files, Some(Duration::from_millis(20)))]);
-    let coordinator = Coordinator::start(&github, &[]);
+    let fleet = Fleet::new();
+    let coordinator = fleet.start(&github.base, &[]);
     let accepted = coordinator.submit("https://github.com/octo/slow");
     let job_id = accepted["job_id"].as_str().unwrap().to_owned();
     let mut stream = frames(

@@ -144,10 +144,37 @@ async fn unacknowledged_messages_return_then_go_to_dead_letters(queue: &impl Que
     nothing_for(queue, &stream, "w3").await;
 }
 
+async fn a_kept_message_stays_with_its_consumer(queue: &impl Queue) {
+    let stream = fresh("generate");
+    queue.publish(&stream, &message("long")).await.unwrap();
+    let got = queue
+        .receive(&stream, "workers", "busy", 1, NOW)
+        .await
+        .unwrap();
+    // Kept more often than the timeout, for three timeouts: nobody else gets it.
+    for _ in 0..6 {
+        tokio::time::sleep(OPTIONS.visibility_timeout / 2).await;
+        queue
+            .keep(&stream, "workers", "busy", &got[0].id)
+            .await
+            .unwrap();
+        nothing_for(queue, &stream, "other").await;
+    }
+    // No longer kept (its consumer died): the next consumer gets it, as a second delivery.
+    tokio::time::sleep(OPTIONS.visibility_timeout + Duration::from_millis(100)).await;
+    let again = queue
+        .receive(&stream, "workers", "other", 1, NOW)
+        .await
+        .unwrap();
+    assert_eq!(keys(&again), ["long"]);
+    assert_eq!(again[0].deliveries, 2);
+}
+
 async fn keeps_the_contract(queue: Arc<impl Queue + 'static>) {
     each_group_gets_every_message_once(queue.as_ref()).await;
     a_waiting_consumer_wakes_for_a_new_message(queue.clone()).await;
     unacknowledged_messages_return_then_go_to_dead_letters(queue.as_ref()).await;
+    a_kept_message_stays_with_its_consumer(queue.as_ref()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -158,6 +185,35 @@ async fn the_memory_queue_keeps_the_contract() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_streams_keep_the_contract() {
     keeps_the_contract(Arc::new(redis().await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_restarted_under_its_name_takes_its_pending_messages_back_at_once() {
+    let stream = fresh("embed");
+    let before = redis().await;
+    before.publish(&stream, &message("mine")).await.unwrap();
+    let got = before
+        .receive(&stream, "workers", "coordinator-1", 1, NOW)
+        .await
+        .unwrap();
+    assert_eq!(keys(&got), ["mine"]);
+    drop(before);
+
+    // Another name waits for the timeout; a new process of the same name gets its pending
+    // message at once, then new ones.
+    let after = redis().await;
+    nothing_for(&redis().await, &stream, "coordinator-2").await;
+    let back = after
+        .receive(&stream, "workers", "coordinator-1", 1, NOW)
+        .await
+        .unwrap();
+    assert_eq!(keys(&back), ["mine"]);
+    after.publish(&stream, &message("next")).await.unwrap();
+    let next = after
+        .receive(&stream, "workers", "coordinator-1", 1, NOW)
+        .await
+        .unwrap();
+    assert_eq!(keys(&next), ["next"]);
 }
 
 #[tokio::test]

@@ -2,7 +2,16 @@
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::io::{Cursor, Read};
+use std::time::Duration;
+
 use doctown_common::JobId;
+use doctown_docpack::{Docpack, ReadLimits, read_docpack};
+use doctown_events::Envelope;
+use doctown_testkit::process::{Frames, Worker, client, frames};
+use doctown_testkit::{FakeRepo, github_zip};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
@@ -53,3 +62,165 @@ impl Scratch {
             .unwrap();
     }
 }
+
+/// What a coordinator keeps between its processes: a database, a docpack folder and stream
+/// names of its own, on the test Redis unless another is given. Dropped last, it drops the
+/// database.
+pub struct Fleet {
+    scratch: Option<Scratch>,
+    runtime: tokio::runtime::Runtime,
+    pub storage: tempfile::TempDir,
+    pub namespace: String,
+    pub redis: String,
+}
+
+impl Fleet {
+    pub fn new() -> Self {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let scratch = runtime.block_on(Scratch::new());
+        let redis = std::env::var("DOCTOWN_TEST_REDIS_URL").unwrap_or_else(|_| {
+            panic!("DOCTOWN_TEST_REDIS_URL is not set: run the tests with scripts/test, or `eval \"$(scripts/services start)\"` first")
+        });
+        Self {
+            scratch: Some(scratch),
+            runtime,
+            storage: tempfile::tempdir().unwrap(),
+            namespace: format!("test-{}", uuid::Uuid::new_v4().simple()),
+            redis,
+        }
+    }
+
+    /// A coordinator process on this fleet's database, streams and folder, reading GitHub at
+    /// `github`, with summaries offline, no caches, and `env`.
+    pub fn start(&self, github: &str, env: &[(&str, &str)]) -> Coordinator {
+        let database = &self.scratch.as_ref().unwrap().url;
+        let model = doctown_embedding::default_model_dir();
+        let mut all = vec![
+            ("DOCTOWN_DATABASE_URL", database.as_str()),
+            ("DOCTOWN_REDIS_URL", self.redis.as_str()),
+            ("DOCTOWN_QUEUE_NAMESPACE", self.namespace.as_str()),
+            ("DOCTOWN_STORAGE_DIR", self.storage.path().to_str().unwrap()),
+            ("DOCTOWN_GITHUB_API_URL", github),
+            ("DOCTOWN_GITHUB_ARCHIVE_URL", github),
+            ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
+            ("DOCTOWN_NO_CACHE", "true"),
+            ("DOCTOWN_OFFLINE", "true"),
+        ];
+        let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
+        if !library.is_empty() {
+            all.push(("ORT_DYLIB_PATH", library.as_str()));
+        }
+        all.extend_from_slice(env);
+        Coordinator {
+            worker: Worker::start(env!("CARGO_BIN_EXE_doctown-coordinator"), &all),
+        }
+    }
+}
+
+impl Drop for Fleet {
+    fn drop(&mut self) {
+        if let Some(scratch) = self.scratch.take() {
+            self.runtime.block_on(scratch.drop());
+        }
+    }
+}
+
+/// A coordinator process, killed when dropped.
+pub struct Coordinator {
+    pub worker: Worker,
+}
+
+impl Coordinator {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.worker.base)
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::blocking::Response {
+        client().get(self.url(path)).send().unwrap()
+    }
+
+    /// Submits a job for `repo_url`; gives the 202's body.
+    pub fn submit(&self, repo_url: &str) -> Value {
+        let response = self.worker.post("/jobs", &json!({ "repo_url": repo_url }));
+        assert_eq!(response.status(), 202, "{}", self.worker.log());
+        response.json().unwrap()
+    }
+
+    /// The job's event stream, from after `after`.
+    pub fn stream(&self, job_id: &str, after: Option<u64>) -> Frames<reqwest::blocking::Response> {
+        let mut request = client().get(self.url(&format!("/jobs/{job_id}/events")));
+        if let Some(after) = after {
+            request = request.header("Last-Event-ID", after.to_string());
+        }
+        let response = request.send().unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(
+            response.headers()["content-type"],
+            doctown_events::sse::CONTENT_TYPE
+        );
+        frames(response)
+    }
+
+    /// Every event of the job, from after `after` to `job.completed`.
+    pub fn events(&self, job_id: &str, after: Option<u64>) -> Vec<Envelope> {
+        self.stream(job_id, after).collect()
+    }
+
+    /// The job's docpack, read and checked against the job's record.
+    pub fn docpack(&self, job_id: &str) -> Docpack<Cursor<Vec<u8>>> {
+        let job: Value = self.get(&format!("/jobs/{job_id}")).json().unwrap();
+        let record = &job["docpack"];
+        let response = self.get(&format!("/jobs/{job_id}/docpack"));
+        assert_eq!(response.status(), 200, "{job}");
+        let mut bytes = Vec::new();
+        response.take(u64::MAX).read_to_end(&mut bytes).unwrap();
+        assert_eq!(bytes.len() as u64, record["size_bytes"].as_u64().unwrap());
+        let checksum: String = Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(checksum, record["checksum"].as_str().unwrap());
+        let docpack =
+            read_docpack(&bytes[..], Cursor::new(Vec::new()), &ReadLimits::default()).unwrap();
+        assert_eq!(
+            docpack.manifest.docpack_id,
+            record["docpack_id"].as_str().unwrap()
+        );
+        docpack
+    }
+}
+
+/// A repository of `owner/name` at [`SHA`] holding `files`, its archive sent with `drip`
+/// between 64-byte pieces when given.
+pub fn repo(name: &'static str, files: &[(&str, &str)], drip: Option<Duration>) -> FakeRepo {
+    FakeRepo {
+        owner: "octo",
+        name,
+        default_branch: "main",
+        sha: SHA,
+        archive: github_zip(name, SHA, files),
+        drip,
+    }
+}
+
+/// A repository of `count` Python files of two functions each.
+pub fn python_repo(name: &'static str, count: usize) -> FakeRepo {
+    let files: Vec<(String, String)> = (0..count)
+        .map(|i| {
+            (
+                format!("pkg/module_{i}.py"),
+                format!(
+                    "def load_{i}(path):\n    \"\"\"Reads record {i}.\"\"\"\n    return open(path).read() + \"{i}\"\n\n\ndef save_{i}(path, text):\n    with open(path, \"w\") as f:\n        f.write(text * {i})\n"
+                ),
+            )
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, c)| (p.as_str(), c.as_str()))
+        .collect();
+    repo(name, &files, None)
+}
+
+/// The commit every test repository is at.
+pub const SHA: &str = "6e1735597bb21c5d979a077395df85e1d633e077";
