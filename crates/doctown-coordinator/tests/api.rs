@@ -251,3 +251,90 @@ fn a_cancelled_job_stops_and_says_so() {
     assert_eq!(job["status"], "cancelled");
     assert_eq!(job["docpack"], Value::Null);
 }
+
+#[test]
+fn a_job_over_the_cost_budget_is_refused_with_the_estimate_before_any_request() {
+    let github = FakeGitHub::start(vec![hello_repo()]);
+    let fleet = Fleet::new();
+    // A model nobody listens for: the estimate refuses the job before a request is sent.
+    let coordinator = fleet.start(
+        &github.base,
+        &[
+            ("DOCTOWN_OFFLINE", "false"),
+            ("DOCTOWN_LLM_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("DOCTOWN_LLM_MODEL", "gpt-4o-mini"),
+            ("DOCTOWN_MAX_COST_USD", "0.000001"),
+        ],
+    );
+    let job_id = coordinator.submit("https://github.com/octo/hello")["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let events = coordinator.events(&job_id, None);
+    let generation = events
+        .iter()
+        .find(|e| matches!(e.payload, Payload::GenerationCompleted(_)))
+        .unwrap();
+    assert_eq!(generation.status, Some(Status::Failed));
+    let job: Value = coordinator.get(&format!("/jobs/{job_id}")).json().unwrap();
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["stage"], "generating");
+    assert_eq!(job["error"]["code"], "over_budget");
+    let message = job["error"]["message"].as_str().unwrap();
+    // The estimate, with what it counts, and what to do.
+    assert!(
+        message.contains("input tokens for") && message.contains("DOCTOWN_MAX_COST_USD"),
+        "{message}"
+    );
+    assert_eq!(job["input_tokens"], 0);
+    assert_eq!(job["docpack"], Value::Null);
+}
+
+#[test]
+fn docpacks_kept_in_s3_are_downloaded_through_a_presigned_url() {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the tests with ./scripts/test, or `eval \"$(scripts/services start)\"` first")
+        })
+    };
+    let (endpoint, bucket, key, secret) = (
+        var("DOCTOWN_TEST_S3_ENDPOINT"),
+        var("DOCTOWN_TEST_S3_BUCKET"),
+        var("DOCTOWN_TEST_S3_ACCESS_KEY_ID"),
+        var("DOCTOWN_TEST_S3_SECRET_ACCESS_KEY"),
+    );
+    let github = FakeGitHub::start(vec![hello_repo()]);
+    let fleet = Fleet::new();
+    let coordinator = fleet.start(
+        &github.base,
+        &[
+            ("DOCTOWN_STORAGE", "s3"),
+            ("DOCTOWN_S3_ENDPOINT", &endpoint),
+            ("DOCTOWN_S3_BUCKET", &bucket),
+            ("DOCTOWN_S3_ACCESS_KEY_ID", &key),
+            ("DOCTOWN_S3_SECRET_ACCESS_KEY", &secret),
+        ],
+    );
+    let job_id = coordinator.submit("https://github.com/octo/hello")["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let events = coordinator.events(&job_id, None);
+    assert_eq!(events.last().unwrap().status, Some(Status::Success));
+    let no_redirects = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = no_redirects
+        .get(coordinator.url(&format!("/jobs/{job_id}/docpack")))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&endpoint) && location.contains("X-Amz-Signature="),
+        "{location}"
+    );
+    // Followed, the link gives the docpack the job recorded.
+    coordinator.docpack(&job_id);
+}
