@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use doctown_common::JobId;
 use doctown_events::Envelope;
@@ -27,16 +27,37 @@ const PAGE_MAX: u32 = 100;
 /// Events read from the store at once when a stream replays.
 const REPLAY_PAGE: u32 = 500;
 
+/// The API's routes: method, path and handler, in one table that `configure` serves and the
+/// OpenAPI document (`docs/openapi.json`) is checked against.
+fn routes<Q: Queue + 'static>() -> Vec<(Method, &'static str, actix_web::Route)> {
+    vec![
+        (Method::POST, "/jobs", web::route().to(submit::<Q>)),
+        (Method::GET, "/jobs", web::route().to(list::<Q>)),
+        (Method::GET, "/jobs/{job_id}", web::route().to(show::<Q>)),
+        (
+            Method::DELETE,
+            "/jobs/{job_id}",
+            web::route().to(cancel::<Q>),
+        ),
+        (
+            Method::GET,
+            "/jobs/{job_id}/events",
+            web::route().to(events::<Q>),
+        ),
+        (
+            Method::GET,
+            "/jobs/{job_id}/docpack",
+            web::route().to(docpack::<Q>),
+        ),
+    ]
+}
+
 /// Adds the API's routes for `engine`.
 pub fn configure<Q: Queue + 'static>(engine: Arc<Engine<Q>>, config: &mut web::ServiceConfig) {
-    config
-        .app_data(web::Data::from(engine))
-        .route("/jobs", web::post().to(submit::<Q>))
-        .route("/jobs", web::get().to(list::<Q>))
-        .route("/jobs/{job_id}", web::get().to(show::<Q>))
-        .route("/jobs/{job_id}", web::delete().to(cancel::<Q>))
-        .route("/jobs/{job_id}/events", web::get().to(events::<Q>))
-        .route("/jobs/{job_id}/docpack", web::get().to(docpack::<Q>));
+    config.app_data(web::Data::from(engine));
+    for (method, path, route) in routes::<Q>() {
+        config.route(path, route.method(method));
+    }
 }
 
 fn unavailable(err: impl std::fmt::Display) -> ApiError {
@@ -353,4 +374,45 @@ async fn docpack<Q: Queue + 'static>(
         object.size,
         object.body,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::MemoryQueue;
+
+    #[test]
+    fn the_openapi_document_describes_exactly_the_routes_served() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi.json");
+        let document: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let mut documented = BTreeSet::new();
+        for (path, item) in document["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                if method == "parameters" {
+                    continue;
+                }
+                assert!(
+                    operation["responses"]
+                        .as_object()
+                        .is_some_and(|r| !r.is_empty()),
+                    "{method} {path} documents no response"
+                );
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        // Health and ping come with every Doctown server.
+        let mut served: BTreeSet<(String, String)> = [("GET", "/health"), ("GET", "/ping")]
+            .into_iter()
+            .map(|(m, p)| (m.to_owned(), p.to_owned()))
+            .collect();
+        served.extend(
+            routes::<MemoryQueue>()
+                .into_iter()
+                .map(|(method, path, _)| (method.to_string(), path.to_owned())),
+        );
+        assert_eq!(documented, served);
+    }
 }
