@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use doctown_ingest::IngestSettings;
 use doctown_pipeline::PipelineSettings;
+use doctown_storage::StorageSettings;
+use doctown_worker::ServeSettings;
 
 use crate::docpack::ExportFormat;
 
@@ -118,11 +120,25 @@ pub(crate) enum Command {
         output: Option<PathBuf>,
     },
 
-    /// Serve the coordinator's API (and the website) on this machine, with no other services.
+    /// Serve the coordinator's API on this machine, with no other service to start.
+    ///
+    /// Jobs run in this process and are kept in memory (they are gone when it stops); docpacks
+    /// go to a local folder (or S3). POST /jobs {"repo_url": "https://github.com/owner/repo"},
+    /// then follow GET /jobs/<id>/events and download GET /jobs/<id>/docpack;
+    /// docs/openapi.json describes the API. Each setting below can also be given by its
+    /// environment variable.
     Serve {
-        /// The address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
-        listen: String,
+        /// Where to listen, CORS, limits.
+        #[command(flatten)]
+        serve: ServeSettings,
+
+        /// Where docpacks are kept.
+        #[command(flatten)]
+        storage: StorageSettings,
+
+        /// Every stage's settings.
+        #[command(flatten)]
+        settings: Box<PipelineSettings>,
     },
 }
 

@@ -4,6 +4,7 @@ mod cli;
 mod docpack;
 mod generate;
 mod ingest;
+mod serve;
 mod symbols;
 
 use std::io::IsTerminal;
@@ -15,14 +16,13 @@ use crate::cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let cli: Cli = doctown_config::parse();
-    init_logging(cli.verbose);
-    match run(cli.command) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("error: {message}");
-            ExitCode::FAILURE
-        }
-    }
+    // A server says where it listens: info at the least.
+    let verbose = match cli.command {
+        Command::Serve { .. } => cli.verbose.max(1),
+        _ => cli.verbose,
+    };
+    init_logging(verbose);
+    run(cli.command)
 }
 
 /// Logs go to stderr, so stdout stays clean for JSON output. `RUST_LOG` wins over `-v`.
@@ -42,8 +42,8 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-fn run(command: Command) -> Result<(), String> {
-    let name = match command {
+fn run(command: Command) -> ExitCode {
+    let done = match command {
         Command::Symbols {
             path,
             chunks,
@@ -56,40 +56,44 @@ fn run(command: Command) -> Result<(), String> {
                 (_, _, true) => symbols::Records::Imports,
                 _ => symbols::Records::Symbols,
             };
-            return symbols::run(&path, records).map_err(|err| err.to_string());
+            symbols::run(&path, records).map_err(|err| err.to_string())
         }
         Command::Ingest {
             source,
             events,
             settings,
-        } => {
-            return ingest::run(&source.source, source.git_ref.as_deref(), events, &settings);
-        }
-        Command::Inspect { file } => return docpack::inspect(&file),
-        Command::Verify { file } => return docpack::verify(&file),
+        } => ingest::run(&source.source, source.git_ref.as_deref(), events, &settings),
+        Command::Inspect { file } => docpack::inspect(&file),
+        Command::Verify { file } => docpack::verify(&file),
         Command::Export {
             file,
             format,
             output,
-        } => return docpack::export(&file, format, output.as_deref()),
+        } => docpack::export(&file, format, output.as_deref()),
         Command::Generate {
             source,
             output,
             events,
             settings,
-        } => {
-            return generate::generate(
-                &source.source,
-                source.git_ref.as_deref(),
-                output.as_deref(),
-                events,
-                &settings,
-            );
-        }
-        Command::Serve { .. } => "serve",
+        } => generate::generate(
+            &source.source,
+            source.git_ref.as_deref(),
+            output.as_deref(),
+            events,
+            &settings,
+        ),
+        // It reports its own errors, as every Doctown server does.
+        Command::Serve {
+            serve,
+            storage,
+            settings,
+        } => return serve::run(&serve, &storage, *settings),
     };
-    tracing::debug!(command = name, "dispatching");
-    Err(format!(
-        "`doctown {name}` is not available in this build yet"
-    ))
+    match done {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
 }

@@ -29,33 +29,36 @@ const REPLAY_PAGE: u32 = 500;
 
 /// The API's routes: method, path and handler, in one table that `configure` serves and the
 /// OpenAPI document (`docs/openapi.json`) is checked against.
-fn routes<Q: Queue + 'static>() -> Vec<(Method, &'static str, actix_web::Route)> {
+fn routes<Q: Queue + 'static, S: JobStore>() -> Vec<(Method, &'static str, actix_web::Route)> {
     vec![
-        (Method::POST, "/jobs", web::route().to(submit::<Q>)),
-        (Method::GET, "/jobs", web::route().to(list::<Q>)),
-        (Method::GET, "/jobs/{job_id}", web::route().to(show::<Q>)),
+        (Method::POST, "/jobs", web::route().to(submit::<Q, S>)),
+        (Method::GET, "/jobs", web::route().to(list::<Q, S>)),
+        (Method::GET, "/jobs/{job_id}", web::route().to(show::<Q, S>)),
         (
             Method::DELETE,
             "/jobs/{job_id}",
-            web::route().to(cancel::<Q>),
+            web::route().to(cancel::<Q, S>),
         ),
         (
             Method::GET,
             "/jobs/{job_id}/events",
-            web::route().to(events::<Q>),
+            web::route().to(events::<Q, S>),
         ),
         (
             Method::GET,
             "/jobs/{job_id}/docpack",
-            web::route().to(docpack::<Q>),
+            web::route().to(docpack::<Q, S>),
         ),
     ]
 }
 
 /// Adds the API's routes for `engine`.
-pub fn configure<Q: Queue + 'static>(engine: Arc<Engine<Q>>, config: &mut web::ServiceConfig) {
+pub fn configure<Q: Queue + 'static, S: JobStore>(
+    engine: Arc<Engine<Q, S>>,
+    config: &mut web::ServiceConfig,
+) {
     config.app_data(web::Data::from(engine));
-    for (method, path, route) in routes::<Q>() {
+    for (method, path, route) in routes::<Q, S>() {
         config.route(path, route.method(method));
     }
 }
@@ -108,8 +111,8 @@ struct SubmitRequest {
 }
 
 /// `POST /jobs`: 202 with where to follow the job.
-async fn submit<Q: Queue + 'static>(
-    engine: web::Data<Engine<Q>>,
+async fn submit<Q: Queue + 'static, S: JobStore>(
+    engine: web::Data<Engine<Q, S>>,
     ValidJson(body): ValidJson<SubmitRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let job = engine
@@ -143,8 +146,8 @@ struct Page {
 }
 
 /// `GET /jobs`: the newest first, a page at a time; `next` is the `after` of the next page.
-async fn list<Q: Queue + 'static>(
-    engine: web::Data<Engine<Q>>,
+async fn list<Q: Queue + 'static, S: JobStore>(
+    engine: web::Data<Engine<Q, S>>,
     query: web::Query<Page>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = query.limit.unwrap_or(PAGE);
@@ -171,7 +174,7 @@ async fn list<Q: Queue + 'static>(
 }
 
 /// A job with its docpack, as `GET /jobs/{id}` shows it.
-async fn job_body(store: &JobStore, job_id: JobId) -> Result<serde_json::Value, ApiError> {
+async fn job_body(store: &impl JobStore, job_id: JobId) -> Result<serde_json::Value, ApiError> {
     let job = store.job(job_id).await?.ok_or_else(|| no_job(job_id))?;
     let docpack = store.docpack(job_id).await?;
     let mut body = serde_json::to_value(&job).map_err(unavailable)?;
@@ -188,8 +191,8 @@ async fn job_body(store: &JobStore, job_id: JobId) -> Result<serde_json::Value, 
 }
 
 /// `GET /jobs/{id}`.
-async fn show<Q: Queue + 'static>(
-    engine: web::Data<Engine<Q>>,
+async fn show<Q: Queue + 'static, S: JobStore>(
+    engine: web::Data<Engine<Q, S>>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let job_id = parse_job_id(&id)?;
@@ -197,8 +200,8 @@ async fn show<Q: Queue + 'static>(
 }
 
 /// `DELETE /jobs/{id}`: 202 with the cancelled job; 409 when it had ended.
-async fn cancel<Q: Queue + 'static>(
-    engine: web::Data<Engine<Q>>,
+async fn cancel<Q: Queue + 'static, S: JobStore>(
+    engine: web::Data<Engine<Q, S>>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let job_id = parse_job_id(&id)?;
@@ -225,8 +228,8 @@ struct Resume {
 
 /// `GET /jobs/{id}/events`: every event of the job in order as Server-Sent Events, from the
 /// first (or after `Last-Event-ID`), then live; the stream ends after `job.completed`.
-async fn events<Q: Queue + 'static>(
-    engine: web::Data<Engine<Q>>,
+async fn events<Q: Queue + 'static, S: JobStore>(
+    engine: web::Data<Engine<Q, S>>,
     jobs: web::Data<Jobs>,
     request: HttpRequest,
     id: web::Path<String>,
@@ -275,7 +278,7 @@ async fn events<Q: Queue + 'static>(
 /// two appends arriving out of order); ends after `job.completed`, or when `stop` is cancelled
 /// (the client went away).
 async fn follow(
-    store: &JobStore,
+    store: &impl JobStore,
     job_id: JobId,
     mut after: u64,
     mut live: broadcast::Receiver<Arc<Envelope>>,
@@ -324,8 +327,8 @@ async fn follow(
 
 /// `GET /jobs/{id}/docpack`: a redirect to a pre-signed URL when the store makes them, else
 /// the file.
-async fn docpack<Q: Queue + 'static>(
-    engine: web::Data<Engine<Q>>,
+async fn docpack<Q: Queue + 'static, S: JobStore>(
+    engine: web::Data<Engine<Q, S>>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let job_id = parse_job_id(&id)?;
@@ -409,7 +412,7 @@ mod tests {
             .map(|(m, p)| (m.to_owned(), p.to_owned()))
             .collect();
         served.extend(
-            routes::<MemoryQueue>()
+            routes::<MemoryQueue, crate::MemoryStore>()
                 .into_iter()
                 .map(|(method, path, _)| (method.to_string(), path.to_owned())),
         );

@@ -29,6 +29,7 @@ use doctown_pipeline::{
     embed_batch, symbol_inputs, write_docpack_file,
 };
 use doctown_storage::{Store, docpack_key};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::sync::{Semaphore, mpsc};
@@ -37,7 +38,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::EventLog;
 use crate::queue::{Delivery, Message, Queue, QueueError};
-use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError};
+use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError, malformed};
 
 /// The `producer_version` of the coordinator's events.
 const PRODUCER: &str = concat!("doctown-coordinator/", env!("CARGO_PKG_VERSION"));
@@ -226,17 +227,17 @@ impl QueueNames {
 }
 
 /// The coordinator's engine.
-pub struct Engine<Q> {
+pub struct Engine<Q, S> {
     queue: Q,
     names: QueueNames,
-    store: JobStore,
-    events: EventLog,
+    store: S,
+    events: EventLog<S>,
     storage: Arc<dyn Store>,
     stages: Arc<LocalStages>,
     running: Mutex<HashMap<JobId, CancellationToken>>,
 }
 
-impl<Q> std::fmt::Debug for Engine<Q> {
+impl<Q, S> std::fmt::Debug for Engine<Q, S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Engine")
             .field("names", &self.names)
@@ -269,13 +270,13 @@ async fn blocking<T: Send + 'static>(
         .map_err(|err| ErrorInfo::new("internal", format!("a stage's thread failed: {err}")))
 }
 
-impl<Q: Queue + 'static> Engine<Q> {
+impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     /// An engine over `queue` (its streams and consumer named by `names`), `store` and
     /// `storage`, running `stages` here.
     pub fn new(
         queue: Q,
         names: QueueNames,
-        store: JobStore,
+        store: S,
         storage: Arc<dyn Store>,
         stages: LocalStages,
     ) -> Self {
@@ -291,12 +292,12 @@ impl<Q: Queue + 'static> Engine<Q> {
     }
 
     /// The store.
-    pub fn store(&self) -> &JobStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 
     /// The event log.
-    pub fn events(&self) -> &EventLog {
+    pub fn events(&self) -> &EventLog<S> {
         &self.events
     }
 
@@ -312,6 +313,54 @@ impl<Q: Queue + 'static> Engine<Q> {
             user_id: None,
         };
         EventEmitter::new(job.job_id, context, PRODUCER)
+    }
+
+    /// Keeps `body` as what `stage` made for the job under `key`.
+    async fn put_result(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        key: &str,
+        body: &impl Serialize,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_vec(body).map_err(|err| malformed("stage result", err))?;
+        self.store.put_result(job_id, stage, key, body).await
+    }
+
+    /// What `stage` made for the job under `key`, if it has.
+    async fn result<T: DeserializeOwned>(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        let found = self
+            .store
+            .results(job_id, stage, &[key.to_owned()])
+            .await?
+            .pop()
+            .flatten();
+        found
+            .map(|body| serde_json::from_slice(&body).map_err(|err| malformed("stage result", err)))
+            .transpose()
+    }
+
+    /// What `stage` made for the job under each of `keys`, in their order; `None` when one is
+    /// missing.
+    async fn all_results<T: DeserializeOwned>(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        keys: &[String],
+    ) -> Result<Option<Vec<T>>, StoreError> {
+        let mut all = Vec::with_capacity(keys.len());
+        for body in self.store.results(job_id, stage, keys).await? {
+            let Some(body) = body else {
+                return Ok(None);
+            };
+            all.push(serde_json::from_slice(&body).map_err(|err| malformed("stage result", err))?);
+        }
+        Ok(Some(all))
     }
 
     /// Records a job for `repo_url` at `git_ref` and queues its ingest.
@@ -365,7 +414,7 @@ impl<Q: Queue + 'static> Engine<Q> {
     }
 
     /// A token cancelled when the job is; forgotten when the guard is dropped.
-    fn track(&self, job_id: JobId) -> (CancellationToken, Untrack<'_, Q>) {
+    fn track(&self, job_id: JobId) -> (CancellationToken, Untrack<'_, Q, S>) {
         let token = CancellationToken::new();
         if let Ok(mut running) = self.running.lock() {
             running.insert(job_id, token.clone());
@@ -653,7 +702,6 @@ impl<Q: Queue + 'static> Engine<Q> {
             _ => return Ok(()),
         }
         if self
-            .store
             .result::<Vec<String>>(job.job_id, "ingest", "batches")
             .await?
             .is_none()
@@ -748,12 +796,10 @@ impl<Q: Queue + 'static> Engine<Q> {
         if let Some(commit) = &ingested.completed.commit_sha {
             self.store.set_commit(job.job_id, commit).await?;
         }
-        self.store
-            .put_result(job.job_id, "ingest", "result", &ingested)
+        self.put_result(job.job_id, "ingest", "result", &ingested)
             .await?;
         // Written last: its presence says ingest is done.
-        self.store
-            .put_result(job.job_id, "ingest", "batches", &keys)
+        self.put_result(job.job_id, "ingest", "batches", &keys)
             .await?;
         Ok(())
     }
@@ -765,7 +811,6 @@ impl<Q: Queue + 'static> Engine<Q> {
         redelivered: bool,
     ) -> Result<(), Stop> {
         if self
-            .store
             .result::<serde_json::Value>(job.job_id, "embed", &message.key)
             .await?
             .is_none()
@@ -785,7 +830,7 @@ impl<Q: Queue + 'static> Engine<Q> {
                 )
                 .await?;
             let stages = Arc::clone(&self.stages);
-            let batch = blocking(move || {
+            let embedded = blocking(move || {
                 let (vectors, cached) =
                     embed_batch(&stages.embedder, stages.vectors.as_ref(), &work.chunks)?;
                 Ok::<_, ErrorInfo>(EmbeddedBatch {
@@ -794,9 +839,13 @@ impl<Q: Queue + 'static> Engine<Q> {
                     cached,
                 })
             })
-            .await??;
-            self.store
-                .put_result(job.job_id, "embed", &message.key, &batch)
+            .await
+            .and_then(|embedded| embedded);
+            let batch = match embedded {
+                Ok(batch) => batch,
+                Err(info) => return Err(self.stage_failed::<EmbeddingCompleted>(job, info).await),
+            };
+            self.put_result(job.job_id, "embed", &message.key, &batch)
                 .await?;
             let completed = emitter.emit(BatchCompleted {
                 batch_id: message.key.clone(),
@@ -815,7 +864,6 @@ impl<Q: Queue + 'static> Engine<Q> {
     /// assembly (again, on a redelivery, in case the first time died before).
     async fn finish_embedding(&self, job: &JobRecord, redelivered: bool) -> Result<(), Stop> {
         let Some(keys) = self
-            .store
             .result::<Vec<String>>(job.job_id, "ingest", "batches")
             .await?
         else {
@@ -875,8 +923,7 @@ impl<Q: Queue + 'static> Engine<Q> {
         keys: &[String],
     ) -> Result<(Vec<Chunk>, Vec<Vec<f32>>), Stop> {
         let batches: Vec<EmbeddedBatch> = self
-            .store
-            .results(job_id, "embed", keys)
+            .all_results(job_id, "embed", keys)
             .await?
             .ok_or_else(|| ErrorInfo::new("internal", "an embedded batch is missing"))?;
         let mut seen: HashSet<ChunkId> = HashSet::new();
@@ -896,12 +943,10 @@ impl<Q: Queue + 'static> Engine<Q> {
     async fn inputs(&self, job_id: JobId) -> Result<(Ingested, Vec<Chunk>, Vec<Vec<f32>>), Stop> {
         let missing = || ErrorInfo::new("internal", "ingest's result is missing");
         let keys: Vec<String> = self
-            .store
             .result(job_id, "ingest", "batches")
             .await?
             .ok_or_else(missing)?;
         let ingested: Ingested = self
-            .store
             .result(job_id, "ingest", "result")
             .await?
             .ok_or_else(missing)?;
@@ -911,7 +956,6 @@ impl<Q: Queue + 'static> Engine<Q> {
 
     async fn assemble(&self, job: &JobRecord) -> Result<(), Stop> {
         if self
-            .store
             .result::<serde_json::Value>(job.job_id, "assemble", "result")
             .await?
             .is_some()
@@ -950,8 +994,7 @@ impl<Q: Queue + 'static> Engine<Q> {
         let mut events: Vec<Envelope> = clusters.into_iter().map(|c| emitter.emit(c)).collect();
         events.push(emitter.emit(graph));
         events.push(emitter.finish(assembly.summary(millis(started.elapsed())), Ok(())));
-        self.store
-            .put_result(job.job_id, "assemble", "result", &assembly)
+        self.put_result(job.job_id, "assemble", "result", &assembly)
             .await?;
         self.events.append(job.job_id, events).await?;
         Ok(())
@@ -972,7 +1015,6 @@ impl<Q: Queue + 'static> Engine<Q> {
 
     async fn generate(&self, job: &JobRecord) -> Result<(), Stop> {
         if self
-            .store
             .result::<serde_json::Value>(job.job_id, "generate", "result")
             .await?
             .is_some()
@@ -980,13 +1022,11 @@ impl<Q: Queue + 'static> Engine<Q> {
             return Ok(());
         }
         let keys: Vec<String> = self
-            .store
             .result(job.job_id, "ingest", "batches")
             .await?
             .unwrap_or_default();
         let (chunks, _) = self.gather(job.job_id, &keys).await?;
         let assembly: Assembly = self
-            .store
             .result(job.job_id, "assemble", "result")
             .await?
             .ok_or_else(|| ErrorInfo::new("internal", "assembly's result is missing"))?;
@@ -1028,8 +1068,7 @@ impl<Q: Queue + 'static> Engine<Q> {
                 totals.output_tokens,
             )
             .await?;
-        self.store
-            .put_result(job.job_id, "generate", "result", &summaries)
+        self.put_result(job.job_id, "generate", "result", &summaries)
             .await?;
         let completed = emitter.finish(summaries.completed.clone(), Ok(()));
         self.events.append(job.job_id, vec![completed]).await?;
@@ -1054,12 +1093,10 @@ impl<Q: Queue + 'static> Engine<Q> {
         let missing =
             |what: &str| ErrorInfo::new("internal", format!("{what}'s result is missing"));
         let assembly: Assembly = self
-            .store
             .result(job.job_id, "assemble", "result")
             .await?
             .ok_or_else(|| missing("assembly"))?;
         let summaries: Summaries = self
-            .store
             .result(job.job_id, "generate", "result")
             .await?
             .ok_or_else(|| missing("generation"))?;
@@ -1134,12 +1171,12 @@ impl<Q: Queue + 'static> Engine<Q> {
 }
 
 /// Forgets a job's cancellation token when dropped.
-struct Untrack<'a, Q> {
-    engine: &'a Engine<Q>,
+struct Untrack<'a, Q, S> {
+    engine: &'a Engine<Q, S>,
     job_id: JobId,
 }
 
-impl<Q> Drop for Untrack<'_, Q> {
+impl<Q, S> Drop for Untrack<'_, Q, S> {
     fn drop(&mut self) {
         if let Ok(mut running) = self.engine.running.lock() {
             running.remove(&self.job_id);

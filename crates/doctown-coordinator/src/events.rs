@@ -17,14 +17,14 @@ const LIVE_BUFFER: usize = 4096;
 
 /// Where events go: the store first, then the live watchers.
 #[derive(Debug, Clone)]
-pub struct EventLog {
-    store: JobStore,
+pub struct EventLog<S> {
+    store: S,
     live: broadcast::Sender<Arc<Envelope>>,
 }
 
-impl EventLog {
+impl<S: JobStore> EventLog<S> {
     /// The log keeping events in `store`.
-    pub fn new(store: JobStore) -> Self {
+    pub fn new(store: S) -> Self {
         Self {
             store,
             live: broadcast::channel(LIVE_BUFFER).0,

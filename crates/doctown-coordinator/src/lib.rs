@@ -10,15 +10,19 @@
 pub mod api;
 mod engine;
 mod events;
+mod memory_store;
+mod postgres;
 mod queue;
 mod redis_queue;
+mod serve;
 mod store;
 
 pub use engine::{CancelError, Engine, GROUP, LocalStages, QueueNames, Step, SubmitError};
 pub use events::{EventLog, ends_job};
-pub use store::{DocpackRecord, JobRecord, JobStore, StoreError};
+pub use store::{DocpackRecord, JobRecord, JobStore, MemoryStore, PgStore, StoreError};
 
 pub use queue::{
     Delivery, MemoryQueue, Message, Queue, QueueError, QueueOptions, dead_letter_stream,
 };
 pub use redis_queue::RedisQueue;
+pub use serve::{Parts, STOP_GRACE, engine_runtime, serve};

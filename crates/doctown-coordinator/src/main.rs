@@ -3,17 +3,16 @@
 //! are kept in PostgreSQL, and their docpacks in a local folder or S3-compatible storage.
 
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
 use doctown_coordinator::{
-    Engine, JobStore, LocalStages, MemoryQueue, Queue, QueueNames, QueueOptions, RedisQueue, api,
+    LocalStages, MemoryQueue, Parts, PgStore, Queue, QueueNames, QueueOptions, RedisQueue,
+    STOP_GRACE, engine_runtime, serve,
 };
 use doctown_pipeline::PipelineSettings;
 use doctown_storage::StorageSettings;
-use doctown_worker::{Identity, Readiness, ServeSettings, init_logging, run};
-use tokio_util::sync::CancellationToken;
+use doctown_worker::{Identity, ServeSettings, init_logging};
 
 /// The coordinator: POST /jobs {"repo_url", "git_ref"?}, then follow GET /jobs/{id}/events and
 /// download GET /jobs/{id}/docpack.
@@ -95,13 +94,7 @@ const IDENTITY: Identity = Identity {
 fn main() -> ExitCode {
     let command: Command = doctown_config::parse();
     init_logging();
-    // The stages and the queue's consumers run here, apart from the HTTP threads.
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("doctown-coordinator")
-        .enable_all()
-        .build()
-    {
+    let runtime = match engine_runtime() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the coordinator's runtime: {err}");
@@ -114,21 +107,20 @@ fn main() -> ExitCode {
     };
     let code = match &command.coordinator.redis_url {
         Some(url) => match runtime.block_on(RedisQueue::connect(url, options)) {
-            Ok(queue) => serve(queue, &command, &runtime),
+            Ok(queue) => start(queue, &command, &runtime),
             Err(err) => {
                 eprintln!("error: {err}");
                 ExitCode::FAILURE
             }
         },
-        None => serve(MemoryQueue::new(options), &command, &runtime),
+        None => start(MemoryQueue::new(options), &command, &runtime),
     };
-    runtime.shutdown_timeout(Duration::from_secs(5));
+    runtime.shutdown_timeout(STOP_GRACE);
     code
 }
 
-/// Connects the store and the storage, loads the stages, resumes unfinished jobs and serves
-/// until stopped.
-fn serve<Q: Queue + 'static>(
+/// Connects the store and the storage, loads the stages, and serves until stopped.
+fn start<Q: Queue + 'static>(
     queue: Q,
     command: &Command,
     runtime: &tokio::runtime::Runtime,
@@ -137,7 +129,7 @@ fn serve<Q: Queue + 'static>(
         eprintln!("error: {message}");
         ExitCode::FAILURE
     };
-    let store = match runtime.block_on(JobStore::connect(&command.coordinator.database_url, 8)) {
+    let store = match runtime.block_on(PgStore::connect(&command.coordinator.database_url, 8)) {
         Ok(store) => store,
         Err(err) => return fail(err.to_string()),
     };
@@ -157,25 +149,15 @@ fn serve<Q: Queue + 'static>(
             .clone()
             .unwrap_or_else(default_consumer),
     };
-    let engine = Arc::new(Engine::new(queue, names, store, storage, stages));
-    match runtime.block_on(engine.resume()) {
-        Ok(0) => {}
-        Ok(resumed) => tracing::info!(resumed, "unfinished jobs queued again"),
-        Err(err) => return fail(err.to_string()),
-    }
-    let shutdown = CancellationToken::new();
-    let consumers = runtime.spawn(Arc::clone(&engine).run(shutdown.clone()));
-    let code = run(
-        IDENTITY,
-        &command.serve,
-        Readiness::ready(),
-        move |config| api::configure(Arc::clone(&engine), config),
-    );
-    shutdown.cancel();
-    if runtime.block_on(consumers).is_err() {
-        tracing::warn!("the queue's consumers did not stop cleanly");
-    }
-    code
+    let parts = Parts {
+        identity: IDENTITY,
+        queue,
+        names,
+        store,
+        storage,
+        stages,
+    };
+    serve(parts, &command.serve, runtime)
 }
 
 /// The host name and process id.

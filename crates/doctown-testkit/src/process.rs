@@ -25,9 +25,15 @@ impl Worker {
     /// Starts `binary` on a free port with `env` (and nothing else of this process's
     /// environment but `PATH`), its temporary files in a folder of its own.
     pub fn start(binary: &str, env: &[(&str, &str)]) -> Worker {
+        Self::start_with_args(binary, &[], env)
+    }
+
+    /// Starts `binary` with `args`, as [`Worker::start`] does.
+    pub fn start_with_args(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Worker {
         let temp = tempfile::tempdir().unwrap();
         let mut command = Command::new(binary);
         command
+            .args(args)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("PORT", "0")

@@ -1,0 +1,56 @@
+//! `doctown serve`: the coordinator in this process, on its in-memory queue and store, with the
+//! stages run here and docpacks in a local folder.
+
+use std::process::ExitCode;
+
+use doctown_coordinator::{
+    LocalStages, MemoryQueue, MemoryStore, Parts, QueueNames, QueueOptions, STOP_GRACE,
+    engine_runtime, serve,
+};
+use doctown_pipeline::PipelineSettings;
+use doctown_storage::StorageSettings;
+use doctown_worker::{Identity, ServeSettings};
+
+const IDENTITY: Identity = Identity {
+    name: "doctown-serve",
+    version: env!("CARGO_PKG_VERSION"),
+    default_max_body_bytes: 64 * 1024,
+};
+
+/// Serves until SIGTERM or Ctrl-C.
+pub(crate) fn run(
+    settings: &ServeSettings,
+    storage: &StorageSettings,
+    stages: PipelineSettings,
+) -> ExitCode {
+    let fail = |message: String| {
+        eprintln!("error: {message}");
+        ExitCode::FAILURE
+    };
+    let runtime = match engine_runtime() {
+        Ok(runtime) => runtime,
+        Err(err) => return fail(format!("cannot start the runtime: {err}")),
+    };
+    let storage = match storage.store() {
+        Ok(storage) => storage,
+        Err(err) => return fail(err.to_string()),
+    };
+    let stages = match LocalStages::load(stages) {
+        Ok(stages) => stages,
+        Err(message) => return fail(message),
+    };
+    let parts = Parts {
+        identity: IDENTITY,
+        queue: MemoryQueue::new(QueueOptions::default()),
+        names: QueueNames {
+            namespace: "doctown".into(),
+            consumer: "serve".into(),
+        },
+        store: MemoryStore::new(),
+        storage,
+        stages,
+    };
+    let code = serve(parts, settings, &runtime);
+    runtime.shutdown_timeout(STOP_GRACE);
+    code
+}

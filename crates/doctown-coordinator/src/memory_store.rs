@@ -1,0 +1,276 @@
+//! The store in the process's memory, for `doctown serve`: the same contract as PostgreSQL's,
+//! gone when the process stops.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chrono::Utc;
+use doctown_common::JobId;
+use doctown_events::{Envelope, ErrorInfo, JobStatus};
+
+use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError};
+
+/// Jobs kept in memory.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Every job, in the order they were made.
+    jobs: Vec<JobRecord>,
+    index: HashMap<JobId, usize>,
+    events: HashMap<JobId, Vec<Envelope>>,
+    results: HashMap<(JobId, String, String), Vec<u8>>,
+    docpacks: HashMap<JobId, DocpackRecord>,
+}
+
+impl State {
+    fn job_mut(&mut self, job_id: JobId) -> Option<&mut JobRecord> {
+        let index = *self.index.get(&job_id)?;
+        self.jobs.get_mut(index)
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every change is made whole under the lock; a panic elsewhere leaves it consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn unknown(job_id: JobId) -> StoreError {
+    StoreError::Malformed {
+        what: "job",
+        reason: format!("there is no job {job_id}"),
+    }
+}
+
+impl JobStore for MemoryStore {
+    async fn create_job(
+        &self,
+        job_id: JobId,
+        repo_url: &str,
+        git_ref: Option<&str>,
+    ) -> Result<JobRecord, StoreError> {
+        let now = Utc::now();
+        let job = JobRecord {
+            job_id,
+            repo_url: repo_url.to_owned(),
+            git_ref: git_ref.map(str::to_owned),
+            commit_sha: None,
+            status: JobStatus::Queued,
+            stage: Some(JobStatus::Queued),
+            error: None,
+            cost_usd: 0.0,
+            input_tokens: 0,
+            output_tokens: 0,
+            duration_ms: None,
+            created_at: now,
+            updated_at: now,
+            completed_at: None,
+        };
+        let mut state = self.lock();
+        let index = state.jobs.len();
+        state.jobs.push(job.clone());
+        state.index.insert(job_id, index);
+        Ok(job)
+    }
+
+    async fn job(&self, job_id: JobId) -> Result<Option<JobRecord>, StoreError> {
+        let state = self.lock();
+        Ok(state.index.get(&job_id).map(|&i| state.jobs[i].clone()))
+    }
+
+    async fn jobs(&self, limit: u32, after: Option<JobId>) -> Result<Vec<JobRecord>, StoreError> {
+        let state = self.lock();
+        let end = match after {
+            Some(after) => state.index.get(&after).copied().unwrap_or(0),
+            None => state.jobs.len(),
+        };
+        Ok(state.jobs[..end]
+            .iter()
+            .rev()
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn unfinished_jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .jobs
+            .iter()
+            .filter(|job| !job.status.is_terminal())
+            .cloned()
+            .collect())
+    }
+
+    async fn transition(
+        &self,
+        job_id: JobId,
+        from: JobStatus,
+        to: JobStatus,
+        error: Option<&ErrorInfo>,
+    ) -> Result<bool, StoreError> {
+        if from.transition(to).is_err() {
+            return Ok(false);
+        }
+        let mut state = self.lock();
+        let Some(job) = state.job_mut(job_id).filter(|job| job.status == from) else {
+            return Ok(false);
+        };
+        let now = Utc::now();
+        job.status = to;
+        job.updated_at = now;
+        if let Some(error) = error {
+            job.error = Some(error.clone());
+        }
+        if to.is_terminal() {
+            job.completed_at = Some(now);
+            let took = (now - job.created_at).num_milliseconds();
+            job.duration_ms = Some(u64::try_from(took).unwrap_or(0));
+        } else {
+            job.stage = Some(to);
+        }
+        Ok(true)
+    }
+
+    async fn set_commit(&self, job_id: JobId, commit_sha: &str) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let job = state.job_mut(job_id).ok_or_else(|| unknown(job_id))?;
+        job.commit_sha = Some(commit_sha.to_owned());
+        job.updated_at = Utc::now();
+        Ok(())
+    }
+
+    async fn set_cost(
+        &self,
+        job_id: JobId,
+        cost_usd: f64,
+        input_tokens: u64,
+        output_tokens: u64,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let job = state.job_mut(job_id).ok_or_else(|| unknown(job_id))?;
+        job.cost_usd = cost_usd;
+        job.input_tokens = input_tokens;
+        job.output_tokens = output_tokens;
+        job.updated_at = Utc::now();
+        Ok(())
+    }
+
+    async fn append_events(
+        &self,
+        job_id: JobId,
+        events: &mut [Envelope],
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        if !state.index.contains_key(&job_id) {
+            return Err(unknown(job_id));
+        }
+        let stream = state.events.entry(job_id).or_default();
+        for envelope in events.iter_mut() {
+            envelope.sequence = stream.len() as u64 + 1;
+            stream.push(envelope.clone());
+        }
+        Ok(())
+    }
+
+    async fn events_after(
+        &self,
+        job_id: JobId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<Envelope>, StoreError> {
+        let state = self.lock();
+        let stream = state.events.get(&job_id).map_or(&[][..], Vec::as_slice);
+        let start = usize::try_from(after)
+            .unwrap_or(usize::MAX)
+            .min(stream.len());
+        Ok(stream[start..]
+            .iter()
+            .take(limit as usize)
+            .cloned()
+            .collect())
+    }
+
+    async fn put_result(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let mut state = self.lock();
+        let running = state
+            .index
+            .get(&job_id)
+            .is_some_and(|&i| !state.jobs[i].status.is_terminal());
+        if running {
+            state
+                .results
+                .entry((job_id, stage.to_owned(), key.to_owned()))
+                .or_insert(body);
+        }
+        Ok(())
+    }
+
+    async fn results(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let state = self.lock();
+        Ok(keys
+            .iter()
+            .map(|key| {
+                state
+                    .results
+                    .get(&(job_id, stage.to_owned(), key.clone()))
+                    .cloned()
+            })
+            .collect())
+    }
+
+    async fn count_results(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        keys: &[String],
+    ) -> Result<u64, StoreError> {
+        let state = self.lock();
+        Ok(keys
+            .iter()
+            .filter(|key| {
+                state
+                    .results
+                    .contains_key(&(job_id, stage.to_owned(), (*key).clone()))
+            })
+            .count() as u64)
+    }
+
+    async fn clear_results(&self, job_id: JobId) -> Result<(), StoreError> {
+        self.lock().results.retain(|(job, _, _), _| *job != job_id);
+        Ok(())
+    }
+
+    async fn put_docpack(&self, job_id: JobId, docpack: &DocpackRecord) -> Result<(), StoreError> {
+        self.lock()
+            .docpacks
+            .entry(job_id)
+            .or_insert_with(|| docpack.clone());
+        Ok(())
+    }
+
+    async fn docpack(&self, job_id: JobId) -> Result<Option<DocpackRecord>, StoreError> {
+        Ok(self.lock().docpacks.get(&job_id).cloned())
+    }
+}
