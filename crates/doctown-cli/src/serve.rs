@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use doctown_coordinator::{
-    LocalStages, MemoryQueue, MemoryStore, Parts, QueueNames, QueueOptions, STOP_GRACE,
-    engine_runtime, serve,
+    MemoryQueue, MemoryStore, Parts, QueueNames, QueueOptions, STOP_GRACE, Stages, engine_runtime,
+    serve,
 };
 use doctown_pipeline::PipelineSettings;
 use doctown_storage::StorageSettings;
@@ -35,7 +35,7 @@ pub(crate) fn run(
         Ok(storage) => storage,
         Err(err) => return fail(err.to_string()),
     };
-    let stages = match LocalStages::load(stages) {
+    let stages = match Stages::load(stages, None) {
         Ok(stages) => stages,
         Err(message) => return fail(message),
     };

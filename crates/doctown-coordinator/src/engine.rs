@@ -15,18 +15,16 @@ use std::time::{Duration, Instant};
 
 use doctown_assembly::{Assembly, EmbeddedChunk, assemble};
 use doctown_common::{Chunk, ChunkId, FileAnalysis, JobId};
-use doctown_embedding::{Embedder, MODEL_ID};
+use doctown_embedding::MODEL_ID;
 use doctown_events::{
     AssemblyCompleted, AssemblyStarted, BatchCompleted, BatchStarted, Completion,
     EmbeddingCompleted, Envelope, ErrorInfo, EventContext, EventEmitter, GenerationCompleted,
     IngestCompleted, JobCompleted, JobCreated, JobFailed, JobStatus, PackCompleted, PackStarted,
     Payload, StageChanged,
 };
-use doctown_generation::Generator;
-use doctown_ingest::{IngestJob, InvalidRequest, run_job};
+use doctown_ingest::{InvalidRequest, run_job};
 use doctown_pipeline::{
-    FileSizes, PackInput, PipelineSettings, Summaries, VectorCache, docpack_contents, document,
-    embed_batch, symbol_inputs, write_docpack_file,
+    FileSizes, PackInput, Summaries, docpack_contents, document, symbol_inputs, write_docpack_file,
 };
 use doctown_storage::{Store, docpack_key};
 use serde::de::DeserializeOwned;
@@ -38,6 +36,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::EventLog;
 use crate::queue::{Delivery, Message, Queue, QueueError};
+use crate::stages::{StageError, Stages};
 use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError, malformed};
 
 /// The `producer_version` of the coordinator's events.
@@ -140,6 +139,9 @@ enum Stop {
     /// The queue failed.
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// No worker of a stage answered: the message stays pending and comes again.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 impl From<ErrorInfo> for Stop {
@@ -176,39 +178,6 @@ pub enum CancelError {
     Store(#[from] StoreError),
 }
 
-/// The stages, run in this process with the same library calls the workers make.
-#[derive(Debug)]
-pub struct LocalStages {
-    settings: PipelineSettings,
-    embedder: Embedder,
-    vectors: Option<VectorCache>,
-    generator: Generator,
-}
-
-impl LocalStages {
-    /// Loads the model and makes the generator `settings` describe; the error says what to do.
-    pub fn load(settings: PipelineSettings) -> Result<Self, String> {
-        let embedder = settings
-            .model
-            .load()
-            .map_err(|err| format!("cannot load the embedding model: {err}"))?;
-        let generator = settings
-            .generator()
-            .map_err(|err| format!("cannot set up generation: {err}"))?;
-        Ok(Self {
-            vectors: settings.vector_cache(),
-            settings,
-            embedder,
-            generator,
-        })
-    }
-
-    /// The job a request for `repo_url` at `git_ref` asks for.
-    pub fn job(&self, repo_url: &str, git_ref: Option<&str>) -> Result<IngestJob, InvalidRequest> {
-        self.settings.ingest.github_job(repo_url, git_ref)
-    }
-}
-
 /// Where an engine reads and who it is there.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueNames {
@@ -233,7 +202,7 @@ pub struct Engine<Q, S> {
     store: S,
     events: EventLog<S>,
     storage: Arc<dyn Store>,
-    stages: Arc<LocalStages>,
+    stages: Arc<Stages>,
     running: Mutex<HashMap<JobId, CancellationToken>>,
 }
 
@@ -278,7 +247,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         names: QueueNames,
         store: S,
         storage: Arc<dyn Store>,
-        stages: LocalStages,
+        stages: Stages,
     ) -> Self {
         Self {
             queue,
@@ -539,6 +508,9 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     /// Reads every step's stream until `shutdown`, handling messages as they come.
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut consumers = JoinSet::new();
+        let stages = Arc::clone(&self.stages);
+        let watching = shutdown.clone();
+        consumers.spawn(async move { stages.watch_workers(watching).await });
         for step in Step::ALL {
             let engine = Arc::clone(&self);
             let shutdown = shutdown.clone();
@@ -829,21 +801,20 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                     })],
                 )
                 .await?;
-            let stages = Arc::clone(&self.stages);
-            let embedded = blocking(move || {
-                let (vectors, cached) =
-                    embed_batch(&stages.embedder, stages.vectors.as_ref(), &work.chunks)?;
-                Ok::<_, ErrorInfo>(EmbeddedBatch {
-                    chunks: work.chunks,
+            let embedded = self
+                .stages
+                .embed(job.job_id, &message.key, work.chunks)
+                .await;
+            let batch = match embedded {
+                Ok((chunks, vectors, cached)) => EmbeddedBatch {
+                    chunks,
                     vectors,
                     cached,
-                })
-            })
-            .await
-            .and_then(|embedded| embedded);
-            let batch = match embedded {
-                Ok(batch) => batch,
-                Err(info) => return Err(self.stage_failed::<EmbeddingCompleted>(job, info).await),
+                },
+                Err(StageError::Unavailable(reason)) => return Err(Stop::Unavailable(reason)),
+                Err(StageError::Failed(info)) => {
+                    return Err(self.stage_failed::<EmbeddingCompleted>(job, info).await);
+                }
             };
             self.put_result(job.job_id, "embed", &message.key, &batch)
                 .await?;
@@ -974,7 +945,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 })],
             )
             .await?;
-        let options = self.stages.settings.assembly.options();
+        let options = self.stages.settings().assembly.options();
         let assembly = blocking(move || {
             let embedded: Vec<EmbeddedChunk> = chunks
                 .iter()
@@ -1036,9 +1007,9 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let (events, writer) = self.events.writer(job.job_id);
         let (cancel, _untrack) = self.track(job.job_id);
         let documented = document(
-            &self.stages.generator,
+            self.stages.generator(),
             symbols,
-            self.stages.settings.generation.max_cost_usd,
+            self.stages.settings().generation.max_cost_usd,
             &emitter,
             |envelope| {
                 let _ = events.send(envelope);

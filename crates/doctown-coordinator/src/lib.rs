@@ -15,11 +15,15 @@ mod postgres;
 mod queue;
 mod redis_queue;
 mod serve;
+mod stages;
 mod store;
+mod workers;
 
-pub use engine::{CancelError, Engine, GROUP, LocalStages, QueueNames, Step, SubmitError};
+pub use engine::{CancelError, Engine, GROUP, QueueNames, Step, SubmitError};
 pub use events::{EventLog, ends_job};
+pub use stages::{StageError, Stages, WorkerSettings};
 pub use store::{DocpackRecord, JobRecord, JobStore, MemoryStore, PgStore, StoreError};
+pub use workers::{CallError, WorkerPool};
 
 pub use queue::{
     Delivery, MemoryQueue, Message, Queue, QueueError, QueueOptions, dead_letter_stream,

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use doctown_coordinator::{
-    LocalStages, MemoryQueue, Parts, PgStore, Queue, QueueNames, QueueOptions, RedisQueue,
-    STOP_GRACE, engine_runtime, serve,
+    MemoryQueue, Parts, PgStore, Queue, QueueNames, QueueOptions, RedisQueue, STOP_GRACE, Stages,
+    WorkerSettings, engine_runtime, serve,
 };
 use doctown_pipeline::PipelineSettings;
 use doctown_storage::StorageSettings;
@@ -29,6 +29,9 @@ struct Command {
 
     #[command(flatten)]
     storage: StorageSettings,
+
+    #[command(flatten)]
+    workers: WorkerSettings,
 
     #[command(flatten)]
     stages: PipelineSettings,
@@ -137,7 +140,11 @@ fn start<Q: Queue + 'static>(
         Ok(storage) => storage,
         Err(err) => return fail(err.to_string()),
     };
-    let stages = match LocalStages::load(command.stages.clone()) {
+    let embedding_workers = match command.workers.embedding_pool() {
+        Ok(pool) => pool,
+        Err(message) => return fail(message),
+    };
+    let stages = match Stages::load(command.stages.clone(), embedding_workers) {
         Ok(stages) => stages,
         Err(message) => return fail(message),
     };

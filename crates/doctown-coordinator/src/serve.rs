@@ -12,8 +12,9 @@ use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
 use crate::api;
-use crate::engine::{Engine, LocalStages, QueueNames};
+use crate::engine::{Engine, QueueNames};
 use crate::queue::Queue;
+use crate::stages::Stages;
 use crate::store::JobStore;
 
 /// The runtime the coordinator's engine runs on, apart from the HTTP threads: two threads, the
@@ -40,7 +41,7 @@ pub struct Parts<Q, S> {
     /// Where docpacks are kept.
     pub storage: Arc<dyn Store>,
     /// The stages, run here.
-    pub stages: LocalStages,
+    pub stages: Stages,
 }
 
 /// Picks up unfinished jobs, then serves the API over `parts` with `settings` until stopped;

@@ -1,6 +1,7 @@
 //! What the coordinator survives, on the real Redis and PostgreSQL: a coordinator killed with
 //! SIGKILL in the middle of a job, Redis killed and restarted (with its append-only file) in the
-//! middle of a job, and 20 jobs at once. After a failure the job completes, and its docpack is
+//! middle of a job, an embedding worker killed and restarted in the middle of a job, and 20
+//! jobs at once. After a failure the job completes, and its docpack is
 //! the very one an undisturbed run makes (docpacks are reproducible: dated by
 //! SOURCE_DATE_EPOCH here), so no chunk was lost or counted twice.
 
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use doctown_events::{Envelope, Payload, Status};
 use doctown_testkit::FakeGitHub;
+use doctown_testkit::process::{Worker, client};
 use support::{Coordinator, Fleet, python_repo};
 
 /// The date every docpack here gets, so equal contents give equal ids.
@@ -268,4 +270,107 @@ fn twenty_jobs_at_once_all_complete_and_report_their_event_latency() {
         at(0.99),
         all[all.len() - 1],
     );
+}
+
+/// The embedding worker's binary, built beside this test (`scripts/test` builds the workspace).
+fn embedding_worker_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("doctown-embedding");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build -p doctown-embedding-worker` (scripts/test builds the whole workspace)",
+        binary.display()
+    );
+    binary
+}
+
+/// An embedding worker on `port` (any free one for 0), once its model is loaded.
+fn embedding_worker(port: u16) -> Worker {
+    let model = doctown_embedding::default_model_dir();
+    let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
+    let port = port.to_string();
+    let mut env = vec![
+        ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
+        ("PORT", port.as_str()),
+    ];
+    if !library.is_empty() {
+        env.push(("ORT_DYLIB_PATH", library.as_str()));
+    }
+    let worker = Worker::start(embedding_worker_binary().to_str().unwrap(), &env);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while client()
+        .get(format!("{}/ping", worker.base))
+        .send()
+        .map(|r| r.status())
+        .ok()
+        != Some(reqwest::StatusCode::OK)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the model did not load:\n{}",
+            worker.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    worker
+}
+
+fn chunk_ids(coordinator: &Coordinator, job_id: &str) -> Vec<String> {
+    let docpack = coordinator.docpack(job_id);
+    let mut ids: Vec<String> = docpack
+        .source_map
+        .files
+        .iter()
+        .flat_map(|f| f.chunks.iter().map(|c| c.chunk_id.to_string()))
+        .collect();
+    let count = ids.len();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), count, "a chunk is in the docpack twice");
+    ids
+}
+
+#[test]
+fn an_embedding_worker_killed_mid_job_is_restarted_and_the_job_completes() {
+    let worker = embedding_worker(0);
+    let port: u16 = worker.base.rsplit(':').next().unwrap().parse().unwrap();
+    let github = FakeGitHub::start(vec![python_repo("big", 150)]);
+    let fleet = Fleet::new();
+    let env = [
+        EPOCH,
+        ("DOCTOWN_EMBEDDING_WORKERS", worker.base.as_str()),
+        // A batch whose calls all failed is taken again after this long.
+        ("DOCTOWN_QUEUE_VISIBILITY_SECS", "3"),
+        ("DOCTOWN_WORKER_OPEN_SECS", "1"),
+    ];
+    let coordinator = fleet.start(&github.base, &env);
+    let repo_url = "https://github.com/octo/big";
+    let job_id = coordinator.submit(repo_url)["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let seen = follow_until(&coordinator, &job_id, first_batch_embedded);
+    // SIGKILL, a pause, and a new worker on the same address.
+    drop(worker);
+    std::thread::sleep(Duration::from_millis(500));
+    let _restarted = embedding_worker(port);
+    completes_from(&coordinator, &job_id, seen);
+    let log = coordinator.worker.log();
+    assert!(
+        log.contains("a worker call failed, retrying"),
+        "no call failed:\n{log}"
+    );
+
+    // Every chunk once, and the same chunks as an undisturbed run.
+    let interrupted = chunk_ids(&coordinator, &job_id);
+    let clean = coordinator.submit(repo_url)["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    completes_from(&coordinator, &clean, 0);
+    assert_eq!(interrupted, chunk_ids(&coordinator, &clean));
 }
