@@ -27,6 +27,7 @@ use doctown_pipeline::{
     FileSizes, PackInput, Summaries, docpack_contents, document, symbol_inputs, write_docpack_file,
 };
 use doctown_storage::{Store, docpack_key};
+use doctown_worker::Readiness;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -505,12 +506,13 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         Ok(jobs.len())
     }
 
-    /// Reads every step's stream until `shutdown`, handling messages as they come.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+    /// Reads every step's stream until `shutdown`, handling messages as they come, and keeps
+    /// the remote workers' health in `readiness`.
+    pub async fn run(self: Arc<Self>, readiness: Readiness, shutdown: CancellationToken) {
         let mut consumers = JoinSet::new();
         let stages = Arc::clone(&self.stages);
         let watching = shutdown.clone();
-        consumers.spawn(async move { stages.watch_workers(watching).await });
+        consumers.spawn(async move { stages.watch_workers(readiness, watching).await });
         for step in Step::ALL {
             let engine = Arc::clone(&self);
             let shutdown = shutdown.clone();

@@ -67,13 +67,11 @@ pub fn serve<Q: Queue + 'static, S: JobStore>(
         }
     }
     let shutdown = CancellationToken::new();
-    let consumers = runtime.spawn(Arc::clone(&engine).run(shutdown.clone()));
-    let code = run(
-        parts.identity,
-        settings,
-        Readiness::ready(),
-        move |config| api::configure(Arc::clone(&engine), config),
-    );
+    let readiness = Readiness::ready();
+    let consumers = runtime.spawn(Arc::clone(&engine).run(readiness.clone(), shutdown.clone()));
+    let code = run(parts.identity, settings, readiness, move |config| {
+        api::configure(Arc::clone(&engine), config)
+    });
     shutdown.cancel();
     if runtime.block_on(consumers).is_err() {
         tracing::warn!("the queue's consumers did not stop cleanly");

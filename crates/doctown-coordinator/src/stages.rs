@@ -11,6 +11,7 @@ use doctown_events::ErrorInfo;
 use doctown_generation::Generator;
 use doctown_ingest::{IngestJob, InvalidRequest};
 use doctown_pipeline::{PipelineSettings, VectorCache, embed_batch};
+use doctown_worker::Readiness;
 use serde::Deserialize;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -226,13 +227,16 @@ impl Stages {
         }
     }
 
-    /// Health-checks the remote workers every few seconds until `stop`.
-    pub async fn watch_workers(&self, stop: CancellationToken) {
+    /// Health-checks the remote workers every few seconds until `stop`, reporting them in
+    /// `readiness` (what `/health` shows).
+    pub async fn watch_workers(&self, readiness: Readiness, stop: CancellationToken) {
         let Embedding::Workers(pool) = &self.embedding else {
             return;
         };
+        readiness.set_detail("embedding_workers", pool.status());
         loop {
             pool.check_health().await;
+            readiness.set_detail("embedding_workers", pool.status());
             tokio::select! {
                 () = tokio::time::sleep(HEALTH_EVERY) => {}
                 () = stop.cancelled() => return,

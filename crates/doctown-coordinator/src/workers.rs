@@ -3,7 +3,7 @@
 //! jittered backoff), called with a timeout and retried with exponential backoff (backon: three
 //! attempts in all), on the next worker whose circuit lets calls through.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use backon::{ExponentialBuilder, Retryable};
@@ -26,6 +26,20 @@ type Breaker = StateMachine<ConsecutiveFailures<backoff::EqualJittered>, ()>;
 struct Worker {
     base: String,
     breaker: Breaker,
+    /// Whether its last call or health check succeeded.
+    healthy: AtomicBool,
+}
+
+impl Worker {
+    fn succeeded(&self) {
+        self.breaker.on_success();
+        self.healthy.store(true, Ordering::Relaxed);
+    }
+
+    fn failed(&self) {
+        self.breaker.on_error();
+        self.healthy.store(false, Ordering::Relaxed);
+    }
 }
 
 /// Why a call to a stage's workers failed.
@@ -73,6 +87,7 @@ impl WorkerPool {
                         backoff::equal_jittered(open_for, open_for * 4),
                     ))
                     .build(),
+                healthy: AtomicBool::new(true),
             })
             .collect();
         Ok(Self {
@@ -128,7 +143,7 @@ impl WorkerPool {
         })?;
         let url = format!("{}{path}", worker.base);
         let failed = |reason: String| {
-            worker.breaker.on_error();
+            worker.failed();
             CallError::Unavailable(format!("the {} worker at {url} {reason}", self.stage))
         };
         let response = match self
@@ -148,7 +163,7 @@ impl WorkerPool {
             return Err(failed(format!("answered {status}")));
         }
         // The worker is there: whatever it says next is about the request, not its health.
-        worker.breaker.on_success();
+        worker.succeeded();
         if !status.is_success() {
             let body: serde_json::Value = response.json().await.unwrap_or_default();
             let error = &body["error"];
@@ -167,6 +182,15 @@ impl WorkerPool {
             .map_err(|err| failed(format!("sent an answer that cannot be read: {err}")))
     }
 
+    /// Each worker's URL and whether its last call or health check succeeded, as `/health`
+    /// reports them.
+    pub fn status(&self) -> serde_json::Value {
+        self.workers
+            .iter()
+            .map(|w| serde_json::json!({"url": w.base, "healthy": w.healthy.load(Ordering::Relaxed)}))
+            .collect()
+    }
+
     /// Asks every worker's `/ping`; an answer that is not 200 counts as a failure of its
     /// circuit, as a failed call does.
     pub async fn check_health(&self) {
@@ -177,10 +201,8 @@ impl WorkerPool {
                 .send()
                 .await;
             match ping {
-                Ok(response) if response.status() == reqwest::StatusCode::OK => {
-                    worker.breaker.on_success();
-                }
-                Ok(_) | Err(_) => worker.breaker.on_error(),
+                Ok(response) if response.status() == reqwest::StatusCode::OK => worker.succeeded(),
+                Ok(_) | Err(_) => worker.failed(),
             }
         }
     }

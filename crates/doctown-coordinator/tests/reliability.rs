@@ -337,17 +337,25 @@ fn chunk_ids(coordinator: &Coordinator, job_id: &str) -> Vec<String> {
 #[test]
 fn an_embedding_worker_killed_mid_job_is_restarted_and_the_job_completes() {
     let worker = embedding_worker(0);
-    let port: u16 = worker.base.rsplit(':').next().unwrap().parse().unwrap();
+    let base = worker.base.clone();
+    let port: u16 = base.rsplit(':').next().unwrap().parse().unwrap();
     let github = FakeGitHub::start(vec![python_repo("big", 150)]);
     let fleet = Fleet::new();
     let env = [
         EPOCH,
-        ("DOCTOWN_EMBEDDING_WORKERS", worker.base.as_str()),
+        ("DOCTOWN_EMBEDDING_WORKERS", base.as_str()),
         // A batch whose calls all failed is taken again after this long.
         ("DOCTOWN_QUEUE_VISIBILITY_SECS", "3"),
         ("DOCTOWN_WORKER_OPEN_SECS", "1"),
     ];
     let coordinator = fleet.start(&github.base, &env);
+    // Operators see the workers and their health.
+    let health = coordinator.worker.health();
+    assert_eq!(
+        health["embedding_workers"][0]["url"],
+        base.as_str(),
+        "{health}"
+    );
     let repo_url = "https://github.com/octo/big";
     let job_id = coordinator.submit(repo_url)["job_id"]
         .as_str()
