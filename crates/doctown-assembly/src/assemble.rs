@@ -86,22 +86,7 @@ impl Assembly {
     /// The progress events of this result, in the order they are sent: one
     /// `assembly.cluster_created` per cluster, then `assembly.graph_completed`.
     pub fn progress(&self) -> (Vec<ClusterCreated>, GraphCompleted) {
-        let clusters = self
-            .clusters
-            .iter()
-            .map(|cluster| ClusterCreated {
-                cluster_id: cluster.cluster_id,
-                label: cluster.label.clone(),
-                member_count: cluster.member_count,
-            })
-            .collect();
-        let graph = GraphCompleted {
-            node_count: self.graph.nodes.len() as u64,
-            edge_count: self.graph.edges.len() as u64,
-            edges_by_kind: self.graph.edges_by_kind(),
-            density: self.graph.density,
-        };
-        (clusters, graph)
+        progress(&self.clusters, &self.graph)
     }
 
     /// The completion payload's counts, the stage having taken `duration_ms` (the result
@@ -127,6 +112,26 @@ impl Assembly {
             ..counts
         }
     }
+}
+
+/// The progress events of an assembly's `clusters` and `graph`, in the order they are sent:
+/// one `assembly.cluster_created` per cluster, then `assembly.graph_completed`.
+pub fn progress(clusters: &[Cluster], graph: &Graph) -> (Vec<ClusterCreated>, GraphCompleted) {
+    let created = clusters
+        .iter()
+        .map(|cluster| ClusterCreated {
+            cluster_id: cluster.cluster_id,
+            label: cluster.label.clone(),
+            member_count: cluster.member_count,
+        })
+        .collect();
+    let completed = GraphCompleted {
+        node_count: graph.nodes.len() as u64,
+        edge_count: graph.edges.len() as u64,
+        edges_by_kind: graph.edges_by_kind(),
+        density: graph.density,
+    };
+    (created, completed)
 }
 
 /// How many representatives a cluster names.

@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use doctown_coordinator::{
-    MemoryQueue, MemoryStore, Parts, QueueNames, QueueOptions, STOP_GRACE, Stages, engine_runtime,
-    serve,
+    MemoryQueue, MemoryStore, Parts, QueueNames, QueueOptions, STOP_GRACE, Stages, WorkerPools,
+    engine_runtime, serve,
 };
 use doctown_pipeline::PipelineSettings;
 use doctown_storage::StorageSettings;
@@ -35,7 +35,7 @@ pub(crate) fn run(
         Ok(storage) => storage,
         Err(err) => return fail(err.to_string()),
     };
-    let stages = match Stages::load(stages, None) {
+    let stages = match Stages::load(stages, WorkerPools::default()) {
         Ok(stages) => stages,
         Err(message) => return fail(message),
     };

@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use doctown_assembly::{Assembly, EmbeddedChunk, assemble};
+use doctown_assembly::progress;
 use doctown_common::{Chunk, ChunkId, FileAnalysis, JobId};
 use doctown_embedding::MODEL_ID;
 use doctown_events::{
@@ -24,7 +24,7 @@ use doctown_events::{
 };
 use doctown_ingest::{InvalidRequest, run_job};
 use doctown_pipeline::{
-    FileSizes, PackInput, Summaries, docpack_contents, document, symbol_inputs, write_docpack_file,
+    FileSizes, PackInput, Summaries, docpack_contents, symbol_inputs, write_docpack_file,
 };
 use doctown_storage::{Store, docpack_key};
 use doctown_worker::Readiness;
@@ -37,7 +37,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::events::EventLog;
 use crate::queue::{Delivery, Message, Queue, QueueError};
-use crate::stages::{StageError, Stages};
+use crate::stages::{Assembled, StageError, Stages};
 use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError, malformed};
 
 /// The `producer_version` of the coordinator's events.
@@ -947,27 +947,32 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 })],
             )
             .await?;
-        let options = self.stages.settings().assembly.options();
-        let assembly = blocking(move || {
-            let embedded: Vec<EmbeddedChunk> = chunks
-                .iter()
-                .zip(vectors)
-                .map(|(chunk, vector)| EmbeddedChunk::new(chunk, vector))
-                .collect();
-            assemble(ingested.files, &embedded, &options)
-                .map_err(|err| ErrorInfo::new("assembly_failed", err.to_string()))
-        })
-        .await
-        .and_then(|assembled| assembled);
-        let assembly = match assembly {
-            Ok(assembly) => assembly,
-            Err(info) => return Err(self.stage_failed::<AssemblyCompleted>(job, info).await),
+        let assembled = match self
+            .stages
+            .assemble(job.job_id, ingested.files, &chunks, vectors)
+            .await
+        {
+            Ok(assembled) => assembled,
+            Err(StageError::Unavailable(reason)) => return Err(Stop::Unavailable(reason)),
+            Err(StageError::Failed(info)) => {
+                return Err(self.stage_failed::<AssemblyCompleted>(job, info).await);
+            }
         };
-        let (clusters, graph) = assembly.progress();
+        let result = &assembled.completed;
+        let graph = result.graph.clone().unwrap_or_default();
+        let (clusters, graph_completed) = progress(&result.clusters, &graph);
         let mut events: Vec<Envelope> = clusters.into_iter().map(|c| emitter.emit(c)).collect();
-        events.push(emitter.emit(graph));
-        events.push(emitter.finish(assembly.summary(millis(started.elapsed())), Ok(())));
-        self.put_result(job.job_id, "assemble", "result", &assembly)
+        events.push(emitter.emit(graph_completed));
+        // The stream carries the counts; the result itself is kept for the next stages.
+        let summary = AssemblyCompleted {
+            cluster_count: result.cluster_count,
+            node_count: result.node_count,
+            edge_count: result.edge_count,
+            duration_ms: millis(started.elapsed()),
+            ..AssemblyCompleted::default()
+        };
+        events.push(emitter.finish(summary, Ok(())));
+        self.put_result(job.job_id, "assemble", "result", &assembled)
             .await?;
         self.events.append(job.job_id, events).await?;
         Ok(())
@@ -999,24 +1004,20 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             .await?
             .unwrap_or_default();
         let (chunks, _) = self.gather(job.job_id, &keys).await?;
-        let assembly: Assembly = self
+        let assembled: Assembled = self
             .result(job.job_id, "assemble", "result")
             .await?
             .ok_or_else(|| ErrorInfo::new("internal", "assembly's result is missing"))?;
-        let symbols = symbol_inputs(&chunks, &assembly.symbol_contexts);
+        let symbols = symbol_inputs(&chunks, &assembled.completed.symbol_contexts);
         drop(chunks);
         let emitter = Self::emitter(job);
         let (events, writer) = self.events.writer(job.job_id);
         let (cancel, _untrack) = self.track(job.job_id);
-        let documented = document(
-            self.stages.generator(),
-            symbols,
-            self.stages.settings().generation.max_cost_usd,
-            &emitter,
-            |envelope| {
+        let documented = self
+            .stages
+            .generate(job.job_id, symbols, &emitter, |envelope| {
                 let _ = events.send(envelope);
-            },
-        );
+            });
         let summaries = cancel.run_until_cancelled(documented).await;
         drop(events);
         writer
@@ -1024,7 +1025,8 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             .map_err(|err| ErrorInfo::new("internal", err.to_string()))??;
         let summaries: Summaries = match summaries {
             Some(Ok(summaries)) => summaries,
-            Some(Err(info)) => {
+            Some(Err(StageError::Unavailable(reason))) => return Err(Stop::Unavailable(reason)),
+            Some(Err(StageError::Failed(info))) => {
                 return Err(self.stage_failed::<GenerationCompleted>(job, info).await);
             }
             None => {
@@ -1065,7 +1067,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let (ingested, chunks, vectors) = self.inputs(job.job_id).await?;
         let missing =
             |what: &str| ErrorInfo::new("internal", format!("{what}'s result is missing"));
-        let assembly: Assembly = self
+        let assembled: Assembled = self
             .result(job.job_id, "assemble", "result")
             .await?
             .ok_or_else(|| missing("assembly"))?;
@@ -1083,7 +1085,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             .append(
                 job.job_id,
                 vec![emitter.emit(PackStarted {
-                    symbol_count: assembly.files.iter().map(|f| f.symbols.len() as u64).sum(),
+                    symbol_count: assembled.files.iter().map(|f| f.symbols.len() as u64).sum(),
                     chunk_count: chunks.len() as u64,
                 })],
             )
@@ -1101,7 +1103,8 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                     sizes: &ingested.sizes,
                     chunks: &chunks,
                     vectors,
-                    assembly: &assembly,
+                    files: &assembled.files,
+                    assembled: &assembled.completed,
                     summaries: &summaries.summaries,
                     prompts: summaries.prompts,
                 });

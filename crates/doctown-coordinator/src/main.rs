@@ -140,11 +140,11 @@ fn start<Q: Queue + 'static>(
         Ok(storage) => storage,
         Err(err) => return fail(err.to_string()),
     };
-    let embedding_workers = match command.workers.embedding_pool() {
-        Ok(pool) => pool,
+    let pools = match command.workers.pools() {
+        Ok(pools) => pools,
         Err(message) => return fail(message),
     };
-    let stages = match Stages::load(command.stages.clone(), embedding_workers) {
+    let stages = match Stages::load(command.stages.clone(), pools) {
         Ok(stages) => stages,
         Err(message) => return fail(message),
     };

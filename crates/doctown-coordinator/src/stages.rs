@@ -1,18 +1,22 @@
 //! The stages as the engine runs them: in this process with the same library calls the workers
-//! make, or, for embedding (the stage a GPU speeds up), on remote workers through a
-//! [`WorkerPool`].
+//! make, or, for embedding, assembly and generation, on remote workers through a
+//! [`WorkerPool`] per stage.
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use doctown_common::{Chunk, ChunkId, JobId};
+use doctown_assembly::{EmbeddedChunk, assemble};
+use doctown_common::{Chunk, ChunkId, FileAnalysis, JobId};
 use doctown_embedding::Embedder;
-use doctown_events::ErrorInfo;
-use doctown_generation::Generator;
+use doctown_events::{
+    AssemblyCompleted, Envelope, ErrorInfo, EventEmitter, GenerationCompleted, SymbolDocumented,
+};
+use doctown_generation::{Generator, SymbolInput};
 use doctown_ingest::{IngestJob, InvalidRequest};
-use doctown_pipeline::{PipelineSettings, VectorCache, embed_batch};
+use doctown_pipeline::{PipelineSettings, Summaries, VectorCache, document, embed_batch};
 use doctown_worker::Readiness;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -35,6 +39,26 @@ pub struct WorkerSettings {
     )]
     pub embedding_workers: Vec<String>,
 
+    /// Base URLs of assembly workers (comma-separated); without any, assembly runs in the
+    /// coordinator.
+    #[arg(
+        long,
+        env = "DOCTOWN_ASSEMBLY_WORKERS",
+        value_delimiter = ',',
+        value_name = "URLS"
+    )]
+    pub assembly_workers: Vec<String>,
+
+    /// Base URLs of generation workers (comma-separated); without any, summaries are written
+    /// by the coordinator.
+    #[arg(
+        long,
+        env = "DOCTOWN_GENERATION_WORKERS",
+        value_delimiter = ',',
+        value_name = "URLS"
+    )]
+    pub generation_workers: Vec<String>,
+
     /// Seconds one call to a worker may take.
     #[arg(
         long,
@@ -56,10 +80,17 @@ pub struct WorkerSettings {
 }
 
 impl WorkerSettings {
-    /// The embedding workers, when some are configured.
-    pub fn embedding_pool(&self) -> Result<Option<WorkerPool>, String> {
-        let bases: Vec<String> = self
-            .embedding_workers
+    /// The pools of the stages that have workers configured.
+    pub fn pools(&self) -> Result<WorkerPools, String> {
+        Ok(WorkerPools {
+            embedding: self.pool("embedding", &self.embedding_workers)?,
+            assembly: self.pool("assembly", &self.assembly_workers)?,
+            generation: self.pool("generation", &self.generation_workers)?,
+        })
+    }
+
+    fn pool(&self, stage: &'static str, bases: &[String]) -> Result<Option<WorkerPool>, String> {
+        let bases: Vec<String> = bases
             .iter()
             .map(|base| base.trim().to_owned())
             .filter(|base| !base.is_empty())
@@ -68,13 +99,33 @@ impl WorkerSettings {
             return Ok(None);
         }
         WorkerPool::new(
-            "embedding",
+            stage,
             &bases,
             Duration::from_secs(self.worker_timeout_secs),
             Duration::from_secs(self.worker_open_secs),
         )
         .map(Some)
     }
+}
+
+/// The remote workers of each stage that has some; the others run in the coordinator.
+#[derive(Debug, Default)]
+pub struct WorkerPools {
+    /// Embedding's.
+    pub embedding: Option<WorkerPool>,
+    /// Assembly's.
+    pub assembly: Option<WorkerPool>,
+    /// Generation's.
+    pub generation: Option<WorkerPool>,
+}
+
+/// What assembly made, as the later stages read it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Assembled {
+    /// The files and their symbols.
+    pub files: Vec<FileAnalysis>,
+    /// Clusters, graph and contexts, as the completion event carries them.
+    pub completed: AssemblyCompleted,
 }
 
 /// Why a stage's work did not get done.
@@ -113,12 +164,29 @@ enum Embedding {
     Workers(WorkerPool),
 }
 
+/// Where summaries are written.
+#[derive(Debug)]
+enum Generation {
+    /// Here.
+    Here(Generator),
+    /// On remote workers.
+    Workers(WorkerPool),
+}
+
 /// The stages.
 #[derive(Debug)]
 pub struct Stages {
     settings: PipelineSettings,
     embedding: Embedding,
-    generator: Generator,
+    assembly: Option<WorkerPool>,
+    generation: Generation,
+}
+
+/// The generation worker's JSON answer.
+#[derive(Debug, Deserialize)]
+struct WorkerSummaries {
+    summaries: Vec<SymbolDocumented>,
+    completed: GenerationCompleted,
 }
 
 /// A vector as the embedding worker answers it.
@@ -135,13 +203,10 @@ struct WorkerVectors {
 }
 
 impl Stages {
-    /// The stages `settings` describe, embedding on `embedding_workers` when given (the model
-    /// is then not loaded here); the error says what to do.
-    pub fn load(
-        settings: PipelineSettings,
-        embedding_workers: Option<WorkerPool>,
-    ) -> Result<Self, String> {
-        let embedding = match embedding_workers {
+    /// The stages `settings` describe, on the workers of `pools` where a stage has some (the
+    /// model is then not loaded here); the error says what to do.
+    pub fn load(settings: PipelineSettings, pools: WorkerPools) -> Result<Self, String> {
+        let embedding = match pools.embedding {
             Some(pool) => Embedding::Workers(pool),
             None => Embedding::Here(Arc::new(LocalModel {
                 embedder: settings
@@ -151,24 +216,25 @@ impl Stages {
                 vectors: settings.vector_cache(),
             })),
         };
-        let generator = settings
-            .generator()
-            .map_err(|err| format!("cannot set up generation: {err}"))?;
+        let generation = match pools.generation {
+            Some(pool) => Generation::Workers(pool),
+            None => Generation::Here(
+                settings
+                    .generator()
+                    .map_err(|err| format!("cannot set up generation: {err}"))?,
+            ),
+        };
         Ok(Self {
             settings,
             embedding,
-            generator,
+            assembly: pools.assembly,
+            generation,
         })
     }
 
     /// Every stage's settings.
     pub fn settings(&self) -> &PipelineSettings {
         &self.settings
-    }
-
-    /// The generator.
-    pub fn generator(&self) -> &Generator {
-        &self.generator
     }
 
     /// The job a request for `repo_url` at `git_ref` asks for.
@@ -227,16 +293,117 @@ impl Stages {
         }
     }
 
+    /// The remote pools, by stage.
+    fn pools(&self) -> Vec<&WorkerPool> {
+        let embedding = match &self.embedding {
+            Embedding::Workers(pool) => Some(pool),
+            Embedding::Here(_) => None,
+        };
+        let generation = match &self.generation {
+            Generation::Workers(pool) => Some(pool),
+            Generation::Here(_) => None,
+        };
+        [embedding, self.assembly.as_ref(), generation]
+            .into_iter()
+            .flatten()
+            .collect()
+    }
+
+    /// Assembles `files` and `chunks` with their `vectors`.
+    pub async fn assemble(
+        &self,
+        job_id: JobId,
+        files: Vec<FileAnalysis>,
+        chunks: &[Chunk],
+        vectors: Vec<Vec<f32>>,
+    ) -> Result<Assembled, StageError> {
+        let embedded: Vec<EmbeddedChunk> = chunks
+            .iter()
+            .zip(vectors)
+            .map(|(chunk, vector)| EmbeddedChunk::new(chunk, vector))
+            .collect();
+        if let Some(pool) = &self.assembly {
+            let request = json!({"job_id": job_id, "files": files, "chunks": embedded});
+            let completed: AssemblyCompleted = pool.post("/assemble", &request).await?;
+            return Ok(Assembled { files, completed });
+        }
+        let options = self.settings.assembly.options();
+        let started = Instant::now();
+        tokio::task::spawn_blocking(move || {
+            let mut assembly = assemble(files, &embedded, &options).map_err(|err| {
+                StageError::Failed(ErrorInfo::new("assembly_failed", err.to_string()))
+            })?;
+            let files = std::mem::take(&mut assembly.files);
+            let took = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+            Ok(Assembled {
+                files,
+                completed: assembly.into_completed(took),
+            })
+        })
+        .await
+        .map_err(|err| {
+            StageError::Failed(ErrorInfo::new(
+                "internal",
+                format!("the assembly thread failed: {err}"),
+            ))
+        })?
+    }
+
+    /// Documents `symbols`, sending each `generation.symbol_documented` (and, here,
+    /// `generation.started`) to `send` as it is written.
+    pub async fn generate(
+        &self,
+        job_id: JobId,
+        symbols: Vec<SymbolInput>,
+        emitter: &EventEmitter,
+        mut send: impl FnMut(Envelope) + Send,
+    ) -> Result<Summaries, StageError> {
+        match &self.generation {
+            Generation::Here(generator) => document(
+                generator,
+                symbols,
+                self.settings.generation.max_cost_usd,
+                emitter,
+                send,
+            )
+            .await
+            .map_err(StageError::Failed),
+            Generation::Workers(pool) => {
+                let request = json!({"job_id": job_id, "symbols": symbols});
+                let answer: WorkerSummaries = pool.post("/generate", &request).await?;
+                let mut summaries = HashMap::new();
+                for documented in answer.summaries {
+                    summaries.insert(documented.symbol_id, documented.summary.clone());
+                    send(emitter.emit(documented));
+                }
+                Ok(Summaries {
+                    summaries,
+                    // The worker keeps its prompts.
+                    prompts: HashMap::new(),
+                    completed: answer.completed,
+                })
+            }
+        }
+    }
+
     /// Health-checks the remote workers every few seconds until `stop`, reporting them in
     /// `readiness` (what `/health` shows).
     pub async fn watch_workers(&self, readiness: Readiness, stop: CancellationToken) {
-        let Embedding::Workers(pool) = &self.embedding else {
+        let pools = self.pools();
+        if pools.is_empty() {
             return;
+        }
+        let report = |readiness: &Readiness| {
+            for pool in &pools {
+                readiness.set_detail(&format!("{}_workers", pool.stage()), pool.status());
+            }
         };
-        readiness.set_detail("embedding_workers", pool.status());
+        report(&readiness);
         loop {
-            pool.check_health().await;
-            readiness.set_detail("embedding_workers", pool.status());
+            for pool in &pools {
+                pool.check_health().await;
+            }
+            report(&readiness);
             tokio::select! {
                 () = tokio::time::sleep(HEALTH_EVERY) => {}
                 () = stop.cancelled() => return,

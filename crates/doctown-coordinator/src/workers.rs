@@ -182,6 +182,11 @@ impl WorkerPool {
             .map_err(|err| failed(format!("sent an answer that cannot be read: {err}")))
     }
 
+    /// The stage these workers run.
+    pub fn stage(&self) -> &'static str {
+        self.stage
+    }
+
     /// Each worker's URL and whether its last call or health check succeeded, as `/health`
     /// reports them.
     pub fn status(&self) -> serde_json::Value {

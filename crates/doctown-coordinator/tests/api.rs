@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use doctown_events::{Envelope, JobStatus, Payload, Status};
-use doctown_testkit::process::{client, frames};
+use doctown_testkit::process::{Worker, client, frames};
 use doctown_testkit::{FakeGitHub, FakeRepo};
 use serde_json::{Value, json};
 use support::{Fleet, SHA, repo};
@@ -337,4 +337,69 @@ fn docpacks_kept_in_s3_are_downloaded_through_a_presigned_url() {
     );
     // Followed, the link gives the docpack the job recorded.
     coordinator.docpack(&job_id);
+}
+
+#[test]
+fn a_job_runs_on_remote_embedding_assembly_and_generation_workers() {
+    let embedding = support::embedding_worker(0);
+    let assembly = Worker::start(
+        support::worker_binary("doctown-assembly").to_str().unwrap(),
+        &[],
+    );
+    let generation = Worker::start(
+        support::worker_binary("doctown-generation")
+            .to_str()
+            .unwrap(),
+        &[("DOCTOWN_OFFLINE", "true")],
+    );
+    let github = FakeGitHub::start(vec![hello_repo()]);
+    let fleet = Fleet::new();
+    let coordinator = fleet.start(
+        &github.base,
+        &[
+            ("DOCTOWN_EMBEDDING_WORKERS", embedding.base.as_str()),
+            ("DOCTOWN_ASSEMBLY_WORKERS", assembly.base.as_str()),
+            ("DOCTOWN_GENERATION_WORKERS", generation.base.as_str()),
+        ],
+    );
+    let health = coordinator.worker.health();
+    for stage in ["embedding", "assembly", "generation"] {
+        assert_eq!(
+            health[format!("{stage}_workers")].as_array().unwrap().len(),
+            1,
+            "{health}"
+        );
+    }
+    let job_id = coordinator.submit("https://github.com/octo/hello")["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let events = coordinator.events(&job_id, None);
+    let last = events.last().unwrap();
+    assert_eq!(
+        last.status,
+        Some(Status::Success),
+        "{:?}\n{}",
+        last.error,
+        coordinator.worker.log()
+    );
+    let documented = events
+        .iter()
+        .filter(|e| matches!(e.payload, Payload::GenerationSymbolDocumented(_)))
+        .count();
+    let docpack = coordinator.docpack(&job_id);
+    assert_eq!(documented, docpack.nodes.nodes.len());
+    assert!(docpack.nodes.nodes.iter().all(|n| n.summary.is_some()));
+    assert!(!docpack.clusters.clusters.is_empty());
+    // The work was done there.
+    assert!(
+        assembly.log().contains("assembly job started"),
+        "{}",
+        assembly.log()
+    );
+    assert!(
+        generation.log().contains("generation job started"),
+        "{}",
+        generation.log()
+    );
 }

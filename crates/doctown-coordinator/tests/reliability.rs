@@ -18,8 +18,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use doctown_events::{Envelope, Payload, Status};
 use doctown_testkit::FakeGitHub;
-use doctown_testkit::process::{Worker, client};
-use support::{Coordinator, Fleet, python_repo};
+use support::{Coordinator, Fleet, embedding_worker, python_repo};
 
 /// The date every docpack here gets, so equal contents give equal ids.
 const EPOCH: (&str, &str) = ("SOURCE_DATE_EPOCH", "1700000000");
@@ -270,53 +269,6 @@ fn twenty_jobs_at_once_all_complete_and_report_their_event_latency() {
         at(0.99),
         all[all.len() - 1],
     );
-}
-
-/// The embedding worker's binary, built beside this test (`scripts/test` builds the workspace).
-fn embedding_worker_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let binary = exe
-        .parent()
-        .and_then(Path::parent)
-        .unwrap()
-        .join("doctown-embedding");
-    assert!(
-        binary.exists(),
-        "{} is missing: build it with `cargo build -p doctown-embedding-worker` (scripts/test builds the whole workspace)",
-        binary.display()
-    );
-    binary
-}
-
-/// An embedding worker on `port` (any free one for 0), once its model is loaded.
-fn embedding_worker(port: u16) -> Worker {
-    let model = doctown_embedding::default_model_dir();
-    let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
-    let port = port.to_string();
-    let mut env = vec![
-        ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
-        ("PORT", port.as_str()),
-    ];
-    if !library.is_empty() {
-        env.push(("ORT_DYLIB_PATH", library.as_str()));
-    }
-    let worker = Worker::start(embedding_worker_binary().to_str().unwrap(), &env);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while client()
-        .get(format!("{}/ping", worker.base))
-        .send()
-        .map(|r| r.status())
-        .ok()
-        != Some(reqwest::StatusCode::OK)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the model did not load:\n{}",
-            worker.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    worker
 }
 
 fn chunk_ids(coordinator: &Coordinator, job_id: &str) -> Vec<String> {

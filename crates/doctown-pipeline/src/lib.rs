@@ -239,7 +239,7 @@ pub fn run(
         .zip(vectors)
         .map(|(chunk, vector)| EmbeddedChunk::new(chunk, vector))
         .collect();
-    let assembly = match assemble(
+    let mut assembly = match assemble(
         std::mem::take(&mut ingested.files),
         &embedded,
         &settings.assembly.options(),
@@ -264,6 +264,9 @@ pub fn run(
     let duration = started.elapsed();
     send(&emitter.finish(assembly.summary(millis(duration)), Ok(())));
     durations.push((Stage::Assemble, duration));
+    // The files (their calls resolved) apart, the rest as the completion carries it.
+    let files = std::mem::take(&mut assembly.files);
+    let assembled = assembly.into_completed(millis(duration));
     if cancel.is_cancelled() {
         return Err(fail::<GenerationCompleted>(emitter, send, cancelled()));
     }
@@ -274,7 +277,7 @@ pub fn run(
         let info = ErrorInfo::new(err.code(), err.to_string());
         fail::<GenerationCompleted>(emitter, send, info)
     })?;
-    let symbols = symbol_inputs(&ingested.chunks, &assembly.symbol_contexts);
+    let symbols = symbol_inputs(&ingested.chunks, &assembled.symbol_contexts);
     let documented = document(
         &generator,
         symbols,
@@ -309,7 +312,8 @@ pub fn run(
         sizes: &ingested.sizes,
         chunks: &ingested.chunks,
         vectors,
-        assembly: &assembly,
+        files: &files,
+        assembled: &assembled,
         summaries: &summaries,
         prompts,
     });
@@ -331,7 +335,7 @@ pub fn run(
     send(&emitter.finish(pack.clone(), Ok(())));
     durations.push((Stage::Pack, duration));
 
-    let mut clusters: Vec<(String, u64)> = assembly
+    let mut clusters: Vec<(String, u64)> = assembled
         .clusters
         .iter()
         .map(|c| (c.label.clone(), c.member_count))

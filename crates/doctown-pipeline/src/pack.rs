@@ -7,14 +7,13 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use doctown_assembly::Assembly;
-use doctown_common::{Chunk, Language, SymbolId};
+use doctown_common::{Chunk, FileAnalysis, Language, SymbolId};
 use doctown_docpack::{
     DocpackContents, EmbeddingSet, Generator as DocpackGenerator, HashingWriter, Node, SourceChunk,
     SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
 };
 use doctown_embedding::DIMENSIONS;
-use doctown_events::{ErrorInfo, IngestCompleted, PackCompleted};
+use doctown_events::{AssemblyCompleted, ErrorInfo, IngestCompleted, PackCompleted};
 use doctown_ingest::{IngestJob, Source};
 
 /// Each file ingest detected: its size and language, by path.
@@ -33,8 +32,10 @@ pub struct PackInput<'a> {
     pub chunks: &'a [Chunk],
     /// Each chunk's vector.
     pub vectors: Vec<Vec<f32>>,
-    /// Clusters, graph, contexts, and the files with their calls resolved.
-    pub assembly: &'a Assembly,
+    /// The files and their symbols.
+    pub files: &'a [FileAnalysis],
+    /// Assembly's result: clusters, graph, contexts.
+    pub assembled: &'a AssemblyCompleted,
     /// Each symbol's summary.
     pub summaries: &'a HashMap<SymbolId, String>,
     /// The prompts model summaries were written from.
@@ -89,18 +90,18 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
         sizes,
         chunks,
         vectors,
-        assembly,
+        files,
+        assembled,
         summaries,
         mut prompts,
     } = input;
-    let centrality: HashMap<&str, f64> = assembly
-        .graph
+    let graph = assembled.graph.clone().unwrap_or_default();
+    let centrality: HashMap<&str, f64> = graph
         .nodes
         .iter()
         .map(|n| (n.id.as_str(), n.centrality))
         .collect();
-    let nodes: Vec<Node> = assembly
-        .files
+    let nodes: Vec<Node> = files
         .iter()
         .flat_map(|file| {
             file.symbols.iter().map(|symbol| {
@@ -111,7 +112,7 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
                         .get(symbol.id.to_string().as_str())
                         .copied()
                         .unwrap_or(0.0),
-                    assembly.symbol_clusters.get(&symbol.id).copied(),
+                    assembled.symbol_clusters.get(&symbol.id).copied(),
                     summaries.get(&symbol.id).cloned(),
                 )
             })
@@ -144,7 +145,7 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
             tracing::warn!("a vector left out of the docpack: {err}");
         }
     }
-    let symbol_contexts: Vec<SymbolContextEntry> = assembly
+    let symbol_contexts: Vec<SymbolContextEntry> = assembled
         .symbol_contexts
         .iter()
         .map(|entry| SymbolContextEntry {
@@ -165,8 +166,8 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
             repo_url: job.source.to_string(),
         },
         nodes,
-        graph: assembly.graph.clone(),
-        clusters: assembly.clusters.clone(),
+        clusters: assembled.clusters.clone(),
+        graph,
         source_map,
         embeddings: Some(embeddings),
         symbol_contexts: Some(symbol_contexts),

@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{Cursor, Read};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use doctown_common::JobId;
 use doctown_docpack::{Docpack, ReadLimits, read_docpack};
@@ -224,3 +224,51 @@ pub fn python_repo(name: &'static str, count: usize) -> FakeRepo {
 
 /// The commit every test repository is at.
 pub const SHA: &str = "6e1735597bb21c5d979a077395df85e1d633e077";
+
+/// The binary of the worker `name`, built beside this test (`scripts/test` builds the
+/// workspace).
+pub fn worker_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let binary = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .unwrap()
+        .join(name);
+    assert!(
+        binary.exists(),
+        "{} is missing: build it with `cargo build --workspace` (scripts/test builds the whole workspace)",
+        binary.display()
+    );
+    binary
+}
+
+/// An embedding worker on `port` (any free one for 0), once its model is loaded.
+pub fn embedding_worker(port: u16) -> Worker {
+    let model = doctown_embedding::default_model_dir();
+    let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
+    let port = port.to_string();
+    let mut env = vec![
+        ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
+        ("PORT", port.as_str()),
+    ];
+    if !library.is_empty() {
+        env.push(("ORT_DYLIB_PATH", library.as_str()));
+    }
+    let worker = Worker::start(worker_binary("doctown-embedding").to_str().unwrap(), &env);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while client()
+        .get(format!("{}/ping", worker.base))
+        .send()
+        .map(|r| r.status())
+        .ok()
+        != Some(reqwest::StatusCode::OK)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the model did not load:\n{}",
+            worker.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    worker
+}
