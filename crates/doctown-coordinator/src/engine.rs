@@ -22,7 +22,7 @@ use doctown_events::{
     IngestCompleted, JobCompleted, JobCreated, JobFailed, JobStatus, PackCompleted, PackStarted,
     Payload, StageChanged,
 };
-use doctown_ingest::{InvalidRequest, run_job};
+use doctown_ingest::InvalidRequest;
 use doctown_pipeline::{
     FileSizes, PackInput, Summaries, docpack_contents, symbol_inputs, write_docpack_file,
 };
@@ -696,80 +696,65 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             .stages
             .job(&job.repo_url, job.git_ref.as_deref())
             .map_err(|err| ErrorInfo::new("invalid_request", err.to_string()))?;
-        enum Out {
-            Event(Box<Envelope>),
-            Batch(Vec<Chunk>),
-        }
         let (sender, mut received) = mpsc::unbounded_channel();
         let (cancel, _untrack) = self.track(job.job_id);
         let emitter = Self::emitter(job);
-        let runtime = tokio::runtime::Handle::current();
-        let ingesting = blocking(move || {
-            let mut files = Vec::new();
-            let mut sizes = FileSizes::new();
-            let mut batch = Vec::with_capacity(BATCH_CHUNKS);
-            let cancelled = || ErrorInfo::new("cancelled", "the job was cancelled");
-            let result = run_job(
-                &ingest_job,
-                &emitter,
-                &runtime,
-                &cancel,
-                &cancelled,
-                &mut |envelope| {
-                    match &envelope.payload {
-                        Payload::IngestFileDetected(file) => {
-                            sizes.insert(file.path.clone(), (file.size_bytes, file.language));
-                        }
-                        Payload::IngestFileParsed(file) => files.push(file.clone()),
-                        Payload::IngestChunkCreated(chunk) => {
-                            batch.push(chunk.clone());
-                            if batch.len() == BATCH_CHUNKS {
-                                let _ = sender.send(Out::Batch(std::mem::take(&mut batch)));
-                            }
-                        }
-                        _ => {}
-                    }
-                    let _ = sender.send(Out::Event(Box::new(envelope)));
-                },
-            );
-            if !batch.is_empty() {
-                let _ = sender.send(Out::Batch(batch));
-            }
-            result.map(|completed| Ingested {
-                files,
-                sizes,
-                completed,
-            })
-        });
+        let ingesting = self.stages.ingest(ingest_job, emitter, cancel, sender);
         let (events, writer) = self.events.writer(job.job_id);
         let mut keys = Vec::new();
+        let mut files = Vec::new();
+        let mut sizes = FileSizes::new();
+        // What ingest reports is gathered here, wherever it ran: the files, and the chunks, on
+        // to embedding a batch at a time.
         let forwarding = async {
-            while let Some(out) = received.recv().await {
-                match out {
-                    Out::Event(envelope) => {
-                        let _ = events.send(*envelope);
+            let mut batch = Vec::with_capacity(BATCH_CHUNKS);
+            let mut publish = async |chunks: Vec<Chunk>| -> Result<(), Stop> {
+                let key = batch_key(&chunks);
+                let body = serde_json::to_value(EmbedWork { chunks })
+                    .map_err(|err| ErrorInfo::new("internal", err.to_string()))?;
+                self.publish(Step::Embed, job.job_id, &key, body).await?;
+                keys.push(key);
+                Ok(())
+            };
+            while let Some(envelope) = received.recv().await {
+                match &envelope.payload {
+                    Payload::IngestFileDetected(file) => {
+                        sizes.insert(file.path.clone(), (file.size_bytes, file.language));
                     }
-                    Out::Batch(chunks) => {
-                        let key = batch_key(&chunks);
-                        let body = serde_json::to_value(EmbedWork { chunks })
-                            .map_err(|err| ErrorInfo::new("internal", err.to_string()))?;
-                        self.publish(Step::Embed, job.job_id, &key, body).await?;
-                        keys.push(key);
-                    }
+                    Payload::IngestFileParsed(file) => files.push(file.clone()),
+                    Payload::IngestChunkCreated(chunk) => batch.push(chunk.clone()),
+                    _ => {}
                 }
+                let _ = events.send(envelope);
+                if batch.len() == BATCH_CHUNKS {
+                    publish(std::mem::take(&mut batch)).await?;
+                }
+            }
+            if !batch.is_empty() {
+                publish(batch).await?;
             }
             Ok::<(), Stop>(())
         };
-        let (ingested, forwarded) = tokio::join!(ingesting, forwarding);
+        let (completed, forwarded) = tokio::join!(ingesting, forwarding);
         drop(events);
         writer
             .await
             .map_err(|err| ErrorInfo::new("internal", err.to_string()))??;
         forwarded?;
-        let ingested = ingested??;
-        if let Some(commit) = &ingested.completed.commit_sha {
+        let completed = match completed {
+            Ok(completed) => completed,
+            Err(StageError::Unavailable(reason)) => return Err(Stop::Unavailable(reason)),
+            // Ingest's own stream ended with its failed completion.
+            Err(StageError::Failed(info)) => return Err(Stop::Failed(info)),
+        };
+        if let Some(commit) = &completed.commit_sha {
             self.store.set_commit(job.job_id, commit).await?;
         }
+        let ingested = Ingested {
+            files,
+            sizes,
+            completed,
+        };
         self.put_result(job.job_id, "ingest", "result", &ingested)
             .await?;
         // Written last: its presence says ingest is done.

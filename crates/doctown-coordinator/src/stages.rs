@@ -10,14 +10,16 @@ use doctown_assembly::{EmbeddedChunk, assemble};
 use doctown_common::{Chunk, ChunkId, FileAnalysis, JobId};
 use doctown_embedding::Embedder;
 use doctown_events::{
-    AssemblyCompleted, Envelope, ErrorInfo, EventEmitter, GenerationCompleted, SymbolDocumented,
+    AssemblyCompleted, Envelope, ErrorInfo, EventEmitter, GenerationCompleted, IngestCompleted,
+    Payload, SymbolDocumented,
 };
 use doctown_generation::{Generator, SymbolInput};
-use doctown_ingest::{IngestJob, InvalidRequest};
+use doctown_ingest::{IngestJob, InvalidRequest, run_job};
 use doctown_pipeline::{PipelineSettings, Summaries, VectorCache, document, embed_batch};
 use doctown_worker::Readiness;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::workers::{CallError, WorkerPool};
@@ -29,6 +31,16 @@ const HEALTH_EVERY: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, clap::Args)]
 #[command(next_help_heading = "Worker settings")]
 pub struct WorkerSettings {
+    /// Base URLs of ingest workers (comma-separated), called in turn; without any, ingest runs
+    /// in the coordinator.
+    #[arg(
+        long,
+        env = "DOCTOWN_INGEST_WORKERS",
+        value_delimiter = ',',
+        value_name = "URLS"
+    )]
+    pub ingest_workers: Vec<String>,
+
     /// Base URLs of embedding workers (comma-separated), called in turn; without any, the
     /// model runs in the coordinator.
     #[arg(
@@ -83,6 +95,7 @@ impl WorkerSettings {
     /// The pools of the stages that have workers configured.
     pub fn pools(&self) -> Result<WorkerPools, String> {
         Ok(WorkerPools {
+            ingest: self.pool("ingest", &self.ingest_workers)?,
             embedding: self.pool("embedding", &self.embedding_workers)?,
             assembly: self.pool("assembly", &self.assembly_workers)?,
             generation: self.pool("generation", &self.generation_workers)?,
@@ -111,6 +124,8 @@ impl WorkerSettings {
 /// The remote workers of each stage that has some; the others run in the coordinator.
 #[derive(Debug, Default)]
 pub struct WorkerPools {
+    /// Ingest's.
+    pub ingest: Option<WorkerPool>,
     /// Embedding's.
     pub embedding: Option<WorkerPool>,
     /// Assembly's.
@@ -142,7 +157,9 @@ pub enum StageError {
 impl From<CallError> for StageError {
     fn from(err: CallError) -> Self {
         match err {
-            CallError::Unavailable(reason) => StageError::Unavailable(reason),
+            CallError::Unavailable(reason) | CallError::Broken(reason) => {
+                StageError::Unavailable(reason)
+            }
             CallError::Refused(info) => StageError::Failed(info),
         }
     }
@@ -177,6 +194,7 @@ enum Generation {
 #[derive(Debug)]
 pub struct Stages {
     settings: PipelineSettings,
+    ingest: Option<WorkerPool>,
     embedding: Embedding,
     assembly: Option<WorkerPool>,
     generation: Generation,
@@ -226,6 +244,7 @@ impl Stages {
         };
         Ok(Self {
             settings,
+            ingest: pools.ingest,
             embedding,
             assembly: pools.assembly,
             generation,
@@ -303,10 +322,81 @@ impl Stages {
             Generation::Workers(pool) => Some(pool),
             Generation::Here(_) => None,
         };
-        [embedding, self.assembly.as_ref(), generation]
-            .into_iter()
-            .flatten()
-            .collect()
+        [
+            self.ingest.as_ref(),
+            embedding,
+            self.assembly.as_ref(),
+            generation,
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+
+    /// Runs `job`, sending each of its events to `send` as it happens, from `ingest.started`
+    /// to `ingest.completed` (failed with the error when it fails); cancelling `cancel` stops
+    /// it. Gives the totals.
+    pub async fn ingest(
+        &self,
+        job: IngestJob,
+        emitter: EventEmitter,
+        cancel: CancellationToken,
+        send: mpsc::UnboundedSender<Envelope>,
+    ) -> Result<IngestCompleted, StageError> {
+        let Some(pool) = &self.ingest else {
+            let runtime = tokio::runtime::Handle::current();
+            return tokio::task::spawn_blocking(move || {
+                let cancelled = || ErrorInfo::new("cancelled", "the job was cancelled");
+                run_job(
+                    &job,
+                    &emitter,
+                    &runtime,
+                    &cancel,
+                    &cancelled,
+                    &mut |envelope| {
+                        // A closed channel only means nobody is listening any more.
+                        let _ = send.send(envelope);
+                    },
+                )
+                .map_err(StageError::Failed)
+            })
+            .await
+            .map_err(|err| {
+                StageError::Failed(ErrorInfo::new(
+                    "internal",
+                    format!("the ingest thread failed: {err}"),
+                ))
+            })?;
+        };
+        let request = json!({
+            "repo_url": job.input,
+            "git_ref": job.git_ref,
+            "job_id": emitter.job_id(),
+        });
+        let mut outcome = None;
+        let mut on_event = |envelope: Envelope| {
+            if let Payload::IngestCompleted(completed) = &envelope.payload {
+                outcome = Some(match &envelope.error {
+                    Some(error) => Err(error.clone()),
+                    None => Ok(completed.clone()),
+                });
+            }
+            let _ = send.send(envelope);
+        };
+        let streamed = cancel
+            .run_until_cancelled(pool.stream("/ingest", &request, &mut on_event))
+            .await;
+        match (streamed, outcome) {
+            (None, _) => Err(StageError::Failed(ErrorInfo::new(
+                "cancelled",
+                "the job was cancelled",
+            ))),
+            (Some(Err(err)), _) => Err(err.into()),
+            (Some(Ok(())), Some(outcome)) => outcome.map_err(StageError::Failed),
+            (Some(Ok(())), None) => Err(StageError::Unavailable(
+                "the ingest worker's stream ended before ingest.completed".into(),
+            )),
+        }
     }
 
     /// Assembles `files` and `chunks` with their `vectors`.

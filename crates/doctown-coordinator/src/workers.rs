@@ -6,8 +6,8 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
-use doctown_events::ErrorInfo;
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+use doctown_events::{Envelope, ErrorInfo, sse};
 use failsafe::failure_policy::{ConsecutiveFailures, consecutive_failures};
 use failsafe::{StateMachine, backoff};
 use serde::Serialize;
@@ -52,6 +52,10 @@ pub enum CallError {
     /// A worker refused the request itself (a 4xx): calling again will not help.
     #[error("{}", .0.message)]
     Refused(ErrorInfo),
+    /// A worker's event stream broke after some events arrived: not retried here, since the
+    /// events would come twice; the work may be done again later.
+    #[error("{0}")]
+    Broken(String),
 }
 
 /// The workers of one stage.
@@ -122,6 +126,78 @@ impl WorkerPool {
             .await
     }
 
+    /// POSTs `body` to `path` asking for its events as Server-Sent Events, and hands each
+    /// envelope to `on_event` as it arrives, until the stream ends. Retried like [`post`] while
+    /// nothing has arrived; a stream that breaks after that is [`CallError::Broken`].
+    ///
+    /// [`post`]: WorkerPool::post
+    pub async fn stream(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        on_event: &mut (dyn FnMut(Envelope) + Send),
+    ) -> Result<(), CallError> {
+        let mut waits = self.backoff.build();
+        loop {
+            match self.stream_once(path, body, on_event).await {
+                Err(CallError::Unavailable(reason)) => match waits.next() {
+                    Some(wait) => {
+                        tracing::warn!(
+                            stage = self.stage,
+                            ?wait,
+                            "a worker call failed, retrying: {reason}"
+                        );
+                        tokio::time::sleep(wait).await;
+                    }
+                    None => return Err(CallError::Unavailable(reason)),
+                },
+                done => return done,
+            }
+        }
+    }
+
+    async fn stream_once(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        on_event: &mut (dyn FnMut(Envelope) + Send),
+    ) -> Result<(), CallError> {
+        let (worker, url, response) = self.send(path, body, sse::CONTENT_TYPE).await?;
+        let mut response = response;
+        let mut decoder = sse::Decoder::new();
+        let mut received = false;
+        loop {
+            let bytes = match response.chunk().await {
+                Ok(Some(bytes)) => bytes,
+                Ok(None) => return Ok(()),
+                Err(err) if received => {
+                    worker.failed();
+                    return Err(CallError::Broken(format!(
+                        "the {} worker at {url} stopped streaming: {err}",
+                        self.stage
+                    )));
+                }
+                Err(err) => {
+                    worker.failed();
+                    return Err(CallError::Unavailable(format!(
+                        "the {} worker at {url} stopped streaming: {err}",
+                        self.stage
+                    )));
+                }
+            };
+            for envelope in decoder.push(&bytes) {
+                let envelope = envelope.map_err(|err| {
+                    CallError::Broken(format!(
+                        "the {} worker at {url} sent an event that cannot be read: {err}",
+                        self.stage
+                    ))
+                })?;
+                received = true;
+                on_event(envelope);
+            }
+        }
+    }
+
     /// The next worker whose circuit lets a call through, round robin.
     fn pick(&self) -> Option<&Worker> {
         let start = self.next.fetch_add(1, Ordering::Relaxed);
@@ -135,6 +211,24 @@ impl WorkerPool {
         path: &str,
         body: &impl Serialize,
     ) -> Result<T, CallError> {
+        let (worker, url, response) = self.send(path, body, "application/json").await?;
+        response.json().await.map_err(|err| {
+            worker.failed();
+            CallError::Unavailable(format!(
+                "the {} worker at {url} sent an answer that cannot be read: {err}",
+                self.stage
+            ))
+        })
+    }
+
+    /// POSTs `body` to `path` on the next worker that takes calls, asking for `accept`; gives
+    /// the worker, the URL and its successful answer.
+    async fn send(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        accept: &str,
+    ) -> Result<(&Worker, String, reqwest::Response), CallError> {
         let worker = self.pick().ok_or_else(|| {
             CallError::Unavailable(format!(
                 "every {} worker is failing (their circuits are open); check them at GET /health",
@@ -149,7 +243,7 @@ impl WorkerPool {
         let response = match self
             .client
             .post(&url)
-            .header("accept", "application/json")
+            .header("accept", accept)
             .json(body)
             .send()
             .await
@@ -176,10 +270,7 @@ impl WorkerPool {
                 ),
             )));
         }
-        response
-            .json()
-            .await
-            .map_err(|err| failed(format!("sent an answer that cannot be read: {err}")))
+        Ok((worker, url, response))
     }
 
     /// The stage these workers run.

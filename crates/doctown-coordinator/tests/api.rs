@@ -340,7 +340,15 @@ fn docpacks_kept_in_s3_are_downloaded_through_a_presigned_url() {
 }
 
 #[test]
-fn a_job_runs_on_remote_embedding_assembly_and_generation_workers() {
+fn a_job_runs_on_remote_ingest_embedding_assembly_and_generation_workers() {
+    let github = FakeGitHub::start(vec![hello_repo()]);
+    let ingest = Worker::start(
+        support::worker_binary("doctown-ingest").to_str().unwrap(),
+        &[
+            ("DOCTOWN_GITHUB_API_URL", github.base.as_str()),
+            ("DOCTOWN_GITHUB_ARCHIVE_URL", github.base.as_str()),
+        ],
+    );
     let embedding = support::embedding_worker(0);
     let assembly = Worker::start(
         support::worker_binary("doctown-assembly").to_str().unwrap(),
@@ -352,18 +360,19 @@ fn a_job_runs_on_remote_embedding_assembly_and_generation_workers() {
             .unwrap(),
         &[("DOCTOWN_OFFLINE", "true")],
     );
-    let github = FakeGitHub::start(vec![hello_repo()]);
     let fleet = Fleet::new();
+    // The coordinator itself cannot reach GitHub: only the ingest worker can.
     let coordinator = fleet.start(
-        &github.base,
+        "http://127.0.0.1:9",
         &[
+            ("DOCTOWN_INGEST_WORKERS", ingest.base.as_str()),
             ("DOCTOWN_EMBEDDING_WORKERS", embedding.base.as_str()),
             ("DOCTOWN_ASSEMBLY_WORKERS", assembly.base.as_str()),
             ("DOCTOWN_GENERATION_WORKERS", generation.base.as_str()),
         ],
     );
     let health = coordinator.worker.health();
-    for stage in ["embedding", "assembly", "generation"] {
+    for stage in ["ingest", "embedding", "assembly", "generation"] {
         assert_eq!(
             health[format!("{stage}_workers")].as_array().unwrap().len(),
             1,

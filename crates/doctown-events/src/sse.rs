@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::Envelope;
+use crate::{Envelope, EnvelopeError};
 
 /// How often a stream with nothing to say sends [`KEEP_ALIVE`].
 pub const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(15);
@@ -26,6 +26,51 @@ pub fn encode(envelope: &Envelope) -> Result<String, serde_json::Error> {
         envelope.sequence,
         envelope.event_type()
     ))
+}
+
+/// Reads envelopes back from an event stream's bytes, as they arrive in pieces of any size.
+/// Comments (keep-alives) are skipped; `id:` and `event:` lines are not needed, the envelope
+/// carries both.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    pending: Vec<u8>,
+    data: Option<String>,
+}
+
+impl Decoder {
+    /// A decoder at the start of a stream.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Takes the next `bytes` of the stream; gives the envelopes whose events they complete, in
+    /// order (an event whose data is not a valid envelope gives its error).
+    pub fn push(&mut self, bytes: &[u8]) -> Vec<Result<Envelope, EnvelopeError>> {
+        self.pending.extend_from_slice(bytes);
+        let mut decoded = Vec::new();
+        let mut start = 0;
+        while let Some(end) = self.pending[start..].iter().position(|&b| b == b'\n') {
+            let line = &self.pending[start..start + end];
+            let line = String::from_utf8_lossy(line.strip_suffix(b"\r").unwrap_or(line));
+            if line.is_empty() {
+                if let Some(data) = self.data.take() {
+                    decoded.push(Envelope::from_json(&data));
+                }
+            } else if let Some(value) = line.strip_prefix("data:") {
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                match &mut self.data {
+                    Some(data) => {
+                        data.push('\n');
+                        data.push_str(value);
+                    }
+                    None => self.data = Some(value.to_owned()),
+                }
+            }
+            start += end + 1;
+        }
+        self.pending.drain(..start);
+        decoded
+    }
 }
 
 #[cfg(test)]
@@ -53,6 +98,37 @@ mod tests {
         assert!(!data.contains('\r'));
         assert_eq!(Envelope::from_json(data).unwrap(), envelope);
         assert_eq!(&lines[3..], ["", ""]);
+    }
+
+    #[test]
+    fn events_split_anywhere_decode_whole_and_keep_alives_are_skipped() {
+        let emitter =
+            EventEmitter::new(JobId::generate(), EventContext::default(), "doctown-test/0");
+        let envelopes: Vec<Envelope> = (0..3)
+            .map(|i| {
+                emitter.emit(FileSkipped {
+                    path: format!("{i}.bin"),
+                    reason: SkipReason::Binary,
+                    detail: None,
+                })
+            })
+            .collect();
+        let mut stream = String::new();
+        for envelope in &envelopes {
+            stream.push_str(&encode(envelope).unwrap());
+            stream.push_str(KEEP_ALIVE);
+        }
+        for piece in [1, 7, 64, stream.len()] {
+            let mut decoder = Decoder::new();
+            let decoded: Vec<Envelope> = stream
+                .as_bytes()
+                .chunks(piece)
+                .flat_map(|bytes| decoder.push(bytes))
+                .map(Result::unwrap)
+                .collect();
+            assert_eq!(decoded, envelopes, "pieces of {piece} bytes");
+        }
+        assert!(Decoder::new().push(b"data: {not json}\n\n")[0].is_err());
     }
 
     #[test]
