@@ -10,8 +10,7 @@ use doctown_assembly::{EmbeddedChunk, assemble};
 use doctown_common::{Chunk, ChunkId, FileAnalysis, JobId};
 use doctown_embedding::Embedder;
 use doctown_events::{
-    AssemblyCompleted, Envelope, ErrorInfo, EventEmitter, GenerationCompleted, IngestCompleted,
-    Payload, SymbolDocumented,
+    AssemblyCompleted, Envelope, ErrorInfo, EventEmitter, IngestCompleted, Payload,
 };
 use doctown_generation::{Generator, SymbolInput};
 use doctown_ingest::{IngestJob, InvalidRequest, run_job};
@@ -198,13 +197,6 @@ pub struct Stages {
     embedding: Embedding,
     assembly: Option<WorkerPool>,
     generation: Generation,
-}
-
-/// The generation worker's JSON answer.
-#[derive(Debug, Deserialize)]
-struct WorkerSummaries {
-    summaries: Vec<SymbolDocumented>,
-    completed: GenerationCompleted,
 }
 
 /// A vector as the embedding worker answers it.
@@ -439,8 +431,8 @@ impl Stages {
         })?
     }
 
-    /// Documents `symbols`, sending each `generation.symbol_documented` (and, here,
-    /// `generation.started`) to `send` as it is written.
+    /// Documents `symbols`, sending `generation.started` and each
+    /// `generation.symbol_documented` to `send` as it is written.
     pub async fn generate(
         &self,
         job_id: JobId,
@@ -460,18 +452,37 @@ impl Stages {
             .map_err(StageError::Failed),
             Generation::Workers(pool) => {
                 let request = json!({"job_id": job_id, "symbols": symbols});
-                let answer: WorkerSummaries = pool.post("/generate", &request).await?;
                 let mut summaries = HashMap::new();
-                for documented in answer.summaries {
-                    summaries.insert(documented.symbol_id, documented.summary.clone());
-                    send(emitter.emit(documented));
+                let mut outcome = None;
+                // The worker's events, but its completion: the coordinator sends that once the
+                // summaries are kept.
+                let mut on_event = |envelope: Envelope| match &envelope.payload {
+                    Payload::GenerationCompleted(completed) => {
+                        outcome = Some(match &envelope.error {
+                            Some(error) => Err(error.clone()),
+                            None => Ok(completed.clone()),
+                        });
+                    }
+                    Payload::GenerationSymbolDocumented(documented) => {
+                        summaries.insert(documented.symbol_id, documented.summary.clone());
+                        send(emitter.emit(documented.clone()));
+                    }
+                    Payload::GenerationStarted(started) => send(emitter.emit(started.clone())),
+                    _ => {}
+                };
+                pool.stream("/generate", &request, &mut on_event).await?;
+                match outcome {
+                    Some(Ok(completed)) => Ok(Summaries {
+                        summaries,
+                        // The worker keeps its prompts.
+                        prompts: HashMap::new(),
+                        completed,
+                    }),
+                    Some(Err(info)) => Err(StageError::Failed(info)),
+                    None => Err(StageError::Unavailable(
+                        "the generation worker's stream ended before generation.completed".into(),
+                    )),
                 }
-                Ok(Summaries {
-                    summaries,
-                    // The worker keeps its prompts.
-                    prompts: HashMap::new(),
-                    completed: answer.completed,
-                })
             }
         }
     }

@@ -396,6 +396,21 @@ fn a_job_runs_on_remote_ingest_embedding_assembly_and_generation_workers() {
         .iter()
         .filter(|e| matches!(e.payload, Payload::GenerationSymbolDocumented(_)))
         .count();
+    // The stream has the same shape as when the stages run in the coordinator.
+    for first_of_stage in [
+        "ingest.started.v1",
+        "embedding.batch_started.v1",
+        "assembly.started.v1",
+        "generation.started.v1",
+        "pack.started.v1",
+    ] {
+        assert!(
+            events
+                .iter()
+                .any(|e| e.event_type().as_str() == first_of_stage),
+            "no {first_of_stage}"
+        );
+    }
     let docpack = coordinator.docpack(&job_id);
     assert_eq!(documented, docpack.nodes.nodes.len());
     assert!(docpack.nodes.nodes.iter().all(|n| n.summary.is_some()));
