@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use doctown_events::{Envelope, JobStatus, Payload, Status};
-use doctown_testkit::process::{Worker, client, frames};
+use doctown_testkit::process::{Worker, client, frames, s3_settings};
 use doctown_testkit::{FakeGitHub, FakeRepo};
 use serde_json::{Value, json};
 use support::{Fleet, SHA, repo};
@@ -266,10 +266,7 @@ fn a_job_over_the_cost_budget_is_refused_with_the_estimate_before_any_request() 
             ("DOCTOWN_MAX_COST_USD", "0.000001"),
         ],
     );
-    let job_id = coordinator.submit("https://github.com/octo/hello")["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = coordinator.submit_job("https://github.com/octo/hello");
     let events = coordinator.events(&job_id, None);
     let generation = events
         .iter()
@@ -292,33 +289,17 @@ fn a_job_over_the_cost_budget_is_refused_with_the_estimate_before_any_request() 
 
 #[test]
 fn docpacks_kept_in_s3_are_downloaded_through_a_presigned_url() {
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: run the tests with ./scripts/test, or `eval \"$(scripts/services start)\"` first")
-        })
-    };
-    let (endpoint, bucket, key, secret) = (
-        var("DOCTOWN_TEST_S3_ENDPOINT"),
-        var("DOCTOWN_TEST_S3_BUCKET"),
-        var("DOCTOWN_TEST_S3_ACCESS_KEY_ID"),
-        var("DOCTOWN_TEST_S3_SECRET_ACCESS_KEY"),
-    );
+    let s3 = s3_settings();
+    let endpoint = s3[1].1.clone();
     let github = FakeGitHub::start(vec![hello_repo()]);
     let fleet = Fleet::new();
     let coordinator = fleet.start(
         &github.base,
-        &[
-            ("DOCTOWN_STORAGE", "s3"),
-            ("DOCTOWN_S3_ENDPOINT", &endpoint),
-            ("DOCTOWN_S3_BUCKET", &bucket),
-            ("DOCTOWN_S3_ACCESS_KEY_ID", &key),
-            ("DOCTOWN_S3_SECRET_ACCESS_KEY", &secret),
-        ],
+        &s3.iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .collect::<Vec<_>>(),
     );
-    let job_id = coordinator.submit("https://github.com/octo/hello")["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = coordinator.submit_job("https://github.com/octo/hello");
     let events = coordinator.events(&job_id, None);
     assert_eq!(events.last().unwrap().status, Some(Status::Success));
     let no_redirects = reqwest::blocking::Client::builder()
@@ -379,10 +360,7 @@ fn a_job_runs_on_remote_ingest_embedding_assembly_and_generation_workers() {
             "{health}"
         );
     }
-    let job_id = coordinator.submit("https://github.com/octo/hello")["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = coordinator.submit_job("https://github.com/octo/hello");
     let events = coordinator.events(&job_id, None);
     let last = events.last().unwrap();
     assert_eq!(

@@ -74,10 +74,7 @@ fn same_docpack_as_an_undisturbed_run(coordinator: &Coordinator, job_id: &str, r
         chunks.len(),
         "a chunk is in the docpack twice"
     );
-    let clean = coordinator.submit(repo_url)["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let clean = coordinator.submit_job(repo_url);
     completes_from(coordinator, &clean, 0);
     assert_eq!(
         coordinator.docpack(&clean).manifest.docpack_id,
@@ -93,10 +90,7 @@ fn a_coordinator_killed_mid_job_finishes_it_after_a_restart() {
     let env = [EPOCH, ("DOCTOWN_CONSUMER_NAME", "coordinator-a")];
     let mut first = fleet.start(&github.base, &env);
     let repo_url = "https://github.com/octo/big";
-    let job_id = first.submit(repo_url)["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = first.submit_job(repo_url);
     let seen = follow_until(&first, &job_id, first_batch_embedded);
     first.worker.child.kill().unwrap();
     first.worker.child.wait().unwrap();
@@ -182,10 +176,7 @@ fn a_job_survives_redis_killed_and_restarted_with_its_append_only_file() {
     let env = [EPOCH, ("DOCTOWN_QUEUE_VISIBILITY_SECS", "2")];
     let coordinator = fleet.start(&github.base, &env);
     let repo_url = "https://github.com/octo/big";
-    let job_id = coordinator.submit(repo_url)["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = coordinator.submit_job(repo_url);
     let seen = follow_until(&coordinator, &job_id, first_batch_embedded);
     redis.kill_and_restart(Duration::from_secs(1));
     completes_from(&coordinator, &job_id, seen);
@@ -218,10 +209,7 @@ fn twenty_jobs_at_once_all_complete_and_report_their_event_latency() {
             .map(|_| {
                 let coordinator = &coordinator;
                 scope.spawn(move || {
-                    let job_id = coordinator.submit("https://github.com/octo/small")["job_id"]
-                        .as_str()
-                        .unwrap()
-                        .to_owned();
+                    let job_id = coordinator.submit_job("https://github.com/octo/small");
                     let stream = coordinator.stream(&job_id, None);
                     let opened = Utc::now();
                     let events = stream.map(|envelope| (envelope, Utc::now())).collect();
@@ -309,10 +297,7 @@ fn an_embedding_worker_killed_mid_job_is_restarted_and_the_job_completes() {
         "{health}"
     );
     let repo_url = "https://github.com/octo/big";
-    let job_id = coordinator.submit(repo_url)["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let job_id = coordinator.submit_job(repo_url);
     let seen = follow_until(&coordinator, &job_id, first_batch_embedded);
     // SIGKILL, a pause, and a new worker on the same address.
     drop(worker);
@@ -327,10 +312,7 @@ fn an_embedding_worker_killed_mid_job_is_restarted_and_the_job_completes() {
 
     // Every chunk once, and the same chunks as an undisturbed run.
     let interrupted = chunk_ids(&coordinator, &job_id);
-    let clean = coordinator.submit(repo_url)["job_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let clean = coordinator.submit_job(repo_url);
     completes_from(&coordinator, &clean, 0);
     assert_eq!(interrupted, chunk_ids(&coordinator, &clean));
 }

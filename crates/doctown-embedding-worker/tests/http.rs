@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use doctown_events::{EventType, Payload, Status};
 use doctown_testkit::process::{Worker, client, frames};
@@ -16,23 +16,7 @@ fn start(env: &[(&str, &str)]) -> Worker {
     all.extend_from_slice(env);
     let worker = Worker::start(env!("CARGO_BIN_EXE_doctown-embedding"), &all);
     // Ready once the model is loaded and warmed up.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let ping = client()
-            .get(format!("{}/ping", worker.base))
-            .send()
-            .unwrap();
-        if ping.status() == 200 {
-            break;
-        }
-        assert_eq!(ping.status(), 204, "initializing answers 204");
-        assert!(
-            Instant::now() < deadline,
-            "the model did not load:\n{}",
-            worker.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    worker.wait_until_ready(Duration::from_secs(120));
     worker
 }
 

@@ -5,10 +5,8 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use doctown_events::{
-    EventContext, EventEmitter, GenerationCompleted, GenerationStarted, SymbolDocumented,
-};
-use doctown_generation::{Generator, SymbolInput, SymbolSummary};
+use doctown_events::{EventContext, EventEmitter, GenerationCompleted, GenerationStarted};
+use doctown_generation::{Generator, SymbolInput};
 use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
 use serde::Deserialize;
 
@@ -46,18 +44,6 @@ struct GenerateRequest {
     job_id: Option<String>,
     /// The symbols with their contexts (and, optionally, their code).
     symbols: Vec<SymbolInput>,
-}
-
-/// The event payload of one summary.
-fn documented(summary: SymbolSummary) -> SymbolDocumented {
-    SymbolDocumented {
-        symbol_id: summary.symbol_id,
-        summary: summary.summary,
-        source: summary.source,
-        input_tokens: summary.input_tokens,
-        output_tokens: summary.output_tokens,
-        error: summary.error,
-    }
 }
 
 /// `POST /generate`.
@@ -99,7 +85,7 @@ async fn generate(
             .collect();
         let mut summaries = Vec::new();
         let completed = generator
-            .generate(symbols, |summary| summaries.push(documented(summary)))
+            .generate(symbols, |summary| summaries.push(summary.documented()))
             .await
             .map_err(|err| ApiError::new(StatusCode::BAD_GATEWAY, err.code(), err.to_string()))?;
         summaries.sort_by_key(|s| order.get(&s.symbol_id).copied());
@@ -124,7 +110,7 @@ async fn generate(
         };
         let forwarding = async {
             while let Some(summary) = finished.recv().await {
-                sink.send_async(emitter.emit(documented(summary))).await;
+                sink.send_async(emitter.emit(summary.documented())).await;
             }
         };
         let outcome = tokio::select! {

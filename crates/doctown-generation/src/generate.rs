@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use doctown_common::SymbolId;
-use doctown_events::{GenerationCompleted, GenerationMode, SummarySource};
+use doctown_events::{GenerationCompleted, GenerationMode, SummarySource, SymbolDocumented};
 use futures_util::StreamExt;
 
 use crate::cache::{CachedSummary, SummaryCache, cache_key};
@@ -36,6 +36,20 @@ pub struct SymbolSummary {
     pub prompt: Option<String>,
     /// Why the model's summary failed, when it did.
     pub error: Option<String>,
+}
+
+impl SymbolSummary {
+    /// The `generation.symbol_documented` payload reporting it (the prompt stays behind).
+    pub fn documented(self) -> SymbolDocumented {
+        SymbolDocumented {
+            symbol_id: self.symbol_id,
+            summary: self.summary,
+            source: self.source,
+            input_tokens: self.input_tokens,
+            output_tokens: self.output_tokens,
+            error: self.error,
+        }
+    }
 }
 
 /// What a job will cost at most, known before it starts.

@@ -8,7 +8,7 @@ use std::io::Cursor;
 use doctown_docpack::{DocpackContents, ReadLimits, read_docpack};
 use doctown_events::{EventType, Payload, Status};
 use doctown_testkit::docpack::sample_contents;
-use doctown_testkit::process::{Worker, client, frames};
+use doctown_testkit::process::{Worker, client, frames, s3_settings};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
@@ -194,24 +194,10 @@ fn missing_or_inconsistent_artifacts_are_named_in_a_422() {
 
 #[test]
 fn a_pack_is_stored_in_s3_with_a_presigned_url() {
-    let var = |name: &str| {
-        std::env::var(name).unwrap_or_else(|_| {
-            panic!("{name} is not set: run the tests with ./scripts/test, or `eval \"$(scripts/services start)\"` first")
-        })
-    };
-    let (endpoint, bucket, key, secret) = (
-        var("DOCTOWN_TEST_S3_ENDPOINT"),
-        var("DOCTOWN_TEST_S3_BUCKET"),
-        var("DOCTOWN_TEST_S3_ACCESS_KEY_ID"),
-        var("DOCTOWN_TEST_S3_SECRET_ACCESS_KEY"),
-    );
-    let worker = packer(&[
-        ("DOCTOWN_STORAGE", "s3"),
-        ("DOCTOWN_S3_ENDPOINT", &endpoint),
-        ("DOCTOWN_S3_BUCKET", &bucket),
-        ("DOCTOWN_S3_ACCESS_KEY_ID", &key),
-        ("DOCTOWN_S3_SECRET_ACCESS_KEY", &secret),
-    ]);
+    let s3 = s3_settings();
+    let endpoint = s3[1].1.clone();
+    let env: Vec<(&str, &str)> = s3.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let worker = packer(&env);
     let response = pack_json(&worker, &request(&sample_contents(true, true)));
     assert_eq!(response.status(), 200, "{}", worker.log());
     let answer: Value = response.json().unwrap();

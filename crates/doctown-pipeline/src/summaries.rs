@@ -6,9 +6,7 @@ use std::collections::HashMap;
 
 use doctown_common::{Chunk, SymbolId};
 use doctown_docpack::SymbolContextEntry;
-use doctown_events::{
-    Envelope, ErrorInfo, EventEmitter, GenerationCompleted, GenerationStarted, SymbolDocumented,
-};
+use doctown_events::{Envelope, ErrorInfo, EventEmitter, GenerationCompleted, GenerationStarted};
 use doctown_generation::{Generator, SymbolInput};
 
 /// What generation made.
@@ -73,14 +71,7 @@ pub async fn document(
                 prompts.insert(summary.symbol_id, prompt);
             }
             summaries.insert(summary.symbol_id, summary.summary.clone());
-            send(emitter.emit(SymbolDocumented {
-                symbol_id: summary.symbol_id,
-                summary: summary.summary,
-                source: summary.source,
-                input_tokens: summary.input_tokens,
-                output_tokens: summary.output_tokens,
-                error: summary.error,
-            }));
+            send(emitter.emit(summary.documented()));
         })
         .await
         .map_err(failed)?;

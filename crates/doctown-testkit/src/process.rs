@@ -104,6 +104,24 @@ impl Worker {
             .unwrap()
     }
 
+    /// Waits until `GET /ping` answers 200 (a model loaded, say); it answers 204 before.
+    pub fn wait_until_ready(&self, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let ping = client().get(format!("{}/ping", self.base)).send().unwrap();
+            if ping.status() == 200 {
+                return;
+            }
+            assert_eq!(ping.status(), 204, "initializing answers 204");
+            assert!(
+                Instant::now() < deadline,
+                "the worker was not ready in time:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// Folders the worker left in its temporary directory.
     pub fn leftovers(&self) -> Vec<PathBuf> {
         std::fs::read_dir(self.temp.path())
@@ -146,6 +164,29 @@ impl Drop for Worker {
         self.child.kill().ok();
         self.child.wait().ok();
     }
+}
+
+/// The settings of the test S3 server that `scripts/services start` runs, as a store's
+/// `DOCTOWN_STORAGE=s3` settings; panics, saying what to run, when they are not set.
+pub fn s3_settings() -> Vec<(&'static str, String)> {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run the tests with ./scripts/test, or `eval \"$(scripts/services start)\"` first")
+        })
+    };
+    vec![
+        ("DOCTOWN_STORAGE", "s3".to_owned()),
+        ("DOCTOWN_S3_ENDPOINT", var("DOCTOWN_TEST_S3_ENDPOINT")),
+        ("DOCTOWN_S3_BUCKET", var("DOCTOWN_TEST_S3_BUCKET")),
+        (
+            "DOCTOWN_S3_ACCESS_KEY_ID",
+            var("DOCTOWN_TEST_S3_ACCESS_KEY_ID"),
+        ),
+        (
+            "DOCTOWN_S3_SECRET_ACCESS_KEY",
+            var("DOCTOWN_TEST_S3_SECRET_ACCESS_KEY"),
+        ),
+    ]
 }
 
 /// An HTTP client with a generous timeout.

@@ -3,7 +3,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::io::{Cursor, Read};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use doctown_common::JobId;
 use doctown_docpack::{Docpack, ReadLimits, read_docpack};
@@ -139,6 +139,11 @@ impl Coordinator {
         client().get(self.url(path)).send().unwrap()
     }
 
+    /// Submits a job for `repo_url`; gives its id.
+    pub fn submit_job(&self, repo_url: &str) -> String {
+        self.submit(repo_url)["job_id"].as_str().unwrap().to_owned()
+    }
+
     /// Submits a job for `repo_url`; gives the 202's body.
     pub fn submit(&self, repo_url: &str) -> Value {
         let response = self.worker.post("/jobs", &json!({ "repo_url": repo_url }));
@@ -255,20 +260,6 @@ pub fn embedding_worker(port: u16) -> Worker {
         env.push(("ORT_DYLIB_PATH", library.as_str()));
     }
     let worker = Worker::start(worker_binary("doctown-embedding").to_str().unwrap(), &env);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while client()
-        .get(format!("{}/ping", worker.base))
-        .send()
-        .map(|r| r.status())
-        .ok()
-        != Some(reqwest::StatusCode::OK)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the model did not load:\n{}",
-            worker.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    worker.wait_until_ready(Duration::from_secs(120));
     worker
 }
