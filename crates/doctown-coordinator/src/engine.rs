@@ -31,7 +31,7 @@ use doctown_worker::Readiness;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::sync::{Semaphore, mpsc};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -112,6 +112,14 @@ struct Ingested {
     files: Vec<FileAnalysis>,
     sizes: FileSizes,
     completed: IngestCompleted,
+}
+
+/// The batches ingest sent to embedding, in order, and the chunks they hold: kept last, so
+/// its presence says ingest is done.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Batches {
+    keys: Vec<String>,
+    chunks: u64,
 }
 
 /// One batch of chunks with their vectors, as embedding kept it.
@@ -522,12 +530,11 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     }
 
     async fn consume(self: Arc<Self>, step: Step, shutdown: CancellationToken) {
-        let permits = Arc::new(Semaphore::new(step.concurrency()));
         let mut handlers = JoinSet::new();
         let stream = self.names.stream(step);
         while !shutdown.is_cancelled() {
             while handlers.try_join_next().is_some() {}
-            let free = permits.available_permits();
+            let free = step.concurrency().saturating_sub(handlers.len());
             if free == 0 {
                 tokio::select! {
                     _ = handlers.join_next() => {}
@@ -547,16 +554,11 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                     continue;
                 }
             };
+            // At most `free`: the queue hands out no more than asked.
             for delivery in deliveries {
-                let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
-                    break;
-                };
                 let engine = Arc::clone(&self);
                 let stream = stream.clone();
-                handlers.spawn(async move {
-                    engine.deliver(step, &stream, delivery).await;
-                    drop(permit);
-                });
+                handlers.spawn(async move { engine.deliver(step, &stream, delivery).await });
             }
         }
         handlers.shutdown().await;
@@ -675,11 +677,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             // Done before: the embedding that followed is under way.
             _ => return Ok(()),
         }
-        if self
-            .result::<Vec<String>>(job.job_id, "ingest", "batches")
-            .await?
-            .is_none()
-        {
+        if self.batches(job.job_id).await?.is_none() {
             self.run_ingest(job).await?;
         }
         if self
@@ -701,7 +699,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let emitter = Self::emitter(job);
         let ingesting = self.stages.ingest(ingest_job, emitter, cancel, sender);
         let (events, writer) = self.events.writer(job.job_id);
-        let mut keys = Vec::new();
+        let mut batches = Batches::default();
         let mut files = Vec::new();
         let mut sizes = FileSizes::new();
         // What ingest reports is gathered here, wherever it ran: the files, and the chunks, on
@@ -710,10 +708,12 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             let mut batch = Vec::with_capacity(BATCH_CHUNKS);
             let mut publish = async |chunks: Vec<Chunk>| -> Result<(), Stop> {
                 let key = batch_key(&chunks);
+                let count = chunks.len() as u64;
                 let body = serde_json::to_value(EmbedWork { chunks })
                     .map_err(|err| ErrorInfo::new("internal", err.to_string()))?;
                 self.publish(Step::Embed, job.job_id, &key, body).await?;
-                keys.push(key);
+                batches.keys.push(key);
+                batches.chunks += count;
                 Ok(())
             };
             while let Some(envelope) = received.recv().await {
@@ -758,7 +758,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         self.put_result(job.job_id, "ingest", "result", &ingested)
             .await?;
         // Written last: its presence says ingest is done.
-        self.put_result(job.job_id, "ingest", "batches", &keys)
+        self.put_result(job.job_id, "ingest", "batches", &batches)
             .await?;
         Ok(())
     }
@@ -821,56 +821,58 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     /// When ingest is done and every batch it sent is embedded, ends embedding and queues
     /// assembly (again, on a redelivery, in case the first time died before).
     async fn finish_embedding(&self, job: &JobRecord, redelivered: bool) -> Result<(), Stop> {
-        let Some(keys) = self
-            .result::<Vec<String>>(job.job_id, "ingest", "batches")
-            .await?
-        else {
+        let Some(batches) = self.batches(job.job_id).await? else {
             return Ok(());
         };
-        if self.store.count_results(job.job_id, "embed", &keys).await? < keys.len() as u64 {
+        let embedded = self
+            .store
+            .count_results(job.job_id, "embed", &batches.keys)
+            .await?;
+        if embedded < batches.keys.len() as u64 {
             return Ok(());
         }
-        let moved =
-            self.store.job(job.job_id).await?.map(|j| j.status) == Some(JobStatus::Embedding) && {
-                let (chunks, _) = self.gather(job.job_id, &keys).await?;
-                let completed = EmbeddingCompleted {
-                    batch_count: keys.len() as u64,
-                    chunk_count: chunks.len() as u64,
-                    ..EmbeddingCompleted::default()
-                };
-                let moved = self
-                    .store
-                    .transition(
-                        job.job_id,
-                        JobStatus::Embedding,
-                        JobStatus::Assembling,
-                        None,
-                    )
-                    .await?;
-                if moved {
-                    let emitter = Self::emitter(job);
-                    let events = vec![
-                        emitter.finish(completed, Ok(())),
-                        emitter.emit(StageChanged {
-                            from: JobStatus::Embedding,
-                            to: JobStatus::Assembling,
-                        }),
-                    ];
-                    self.events.append(job.job_id, events).await?;
-                }
-                moved
-            };
-        let now = self.store.job(job.job_id).await?.map(|j| j.status);
-        if moved || (redelivered && now == Some(JobStatus::Assembling)) {
-            self.publish(
-                Step::Assemble,
+        let moved = self
+            .store
+            .transition(
                 job.job_id,
-                "assemble",
-                serde_json::Value::Null,
+                JobStatus::Embedding,
+                JobStatus::Assembling,
+                None,
             )
             .await?;
+        if moved {
+            let emitter = Self::emitter(job);
+            let completed = EmbeddingCompleted {
+                batch_count: batches.keys.len() as u64,
+                chunk_count: batches.chunks,
+                ..EmbeddingCompleted::default()
+            };
+            let events = vec![
+                emitter.finish(completed, Ok(())),
+                emitter.emit(StageChanged {
+                    from: JobStatus::Embedding,
+                    to: JobStatus::Assembling,
+                }),
+            ];
+            self.events.append(job.job_id, events).await?;
+        } else if !redelivered
+            || self.store.job(job.job_id).await?.map(|j| j.status) != Some(JobStatus::Assembling)
+        {
+            return Ok(());
         }
+        self.publish(
+            Step::Assemble,
+            job.job_id,
+            "assemble",
+            serde_json::Value::Null,
+        )
+        .await?;
         Ok(())
+    }
+
+    /// The batches ingest sent, once it is done.
+    async fn batches(&self, job_id: JobId) -> Result<Option<Batches>, StoreError> {
+        self.result(job_id, "ingest", "batches").await
     }
 
     /// The job's chunks and their vectors, in ingest's order, each chunk once (a batch sent
@@ -900,15 +902,12 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
 
     async fn inputs(&self, job_id: JobId) -> Result<(Ingested, Vec<Chunk>, Vec<Vec<f32>>), Stop> {
         let missing = || ErrorInfo::new("internal", "ingest's result is missing");
-        let keys: Vec<String> = self
-            .result(job_id, "ingest", "batches")
-            .await?
-            .ok_or_else(missing)?;
+        let batches = self.batches(job_id).await?.ok_or_else(missing)?;
         let ingested: Ingested = self
             .result(job_id, "ingest", "result")
             .await?
             .ok_or_else(missing)?;
-        let (chunks, vectors) = self.gather(job_id, &keys).await?;
+        let (chunks, vectors) = self.gather(job_id, &batches.keys).await?;
         Ok((ingested, chunks, vectors))
     }
 
@@ -984,11 +983,11 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         {
             return Ok(());
         }
-        let keys: Vec<String> = self
-            .result(job.job_id, "ingest", "batches")
+        let batches = self
+            .batches(job.job_id)
             .await?
-            .unwrap_or_default();
-        let (chunks, _) = self.gather(job.job_id, &keys).await?;
+            .ok_or_else(|| ErrorInfo::new("internal", "ingest's result is missing"))?;
+        let (chunks, _) = self.gather(job.job_id, &batches.keys).await?;
         let assembled: Assembled = self
             .result(job.job_id, "assemble", "result")
             .await?

@@ -94,6 +94,11 @@ fn a_job_goes_from_post_to_docpack_with_every_event_in_order() {
     assert_eq!(count(|p| matches!(p, Payload::PackCompleted(_))), 1);
     let chunks = count(|p| matches!(p, Payload::IngestChunkCreated(_)));
     assert!(chunks >= 5, "{chunks} chunks");
+    let embedded = events.iter().find_map(|e| match &e.payload {
+        Payload::EmbeddingCompleted(done) => Some(done.chunk_count),
+        _ => None,
+    });
+    assert_eq!(embedded, Some(chunks as u64));
 
     // A stream resumed after an event starts at the next.
     let resumed = coordinator.events(&job_id, Some(5));
