@@ -23,9 +23,7 @@ use doctown_events::{
     Payload, StageChanged,
 };
 use doctown_ingest::InvalidRequest;
-use doctown_pipeline::{
-    FileSizes, PackInput, Summaries, docpack_contents, symbol_inputs, write_docpack_file,
-};
+use doctown_pipeline::{FileSizes, PackInput, Summaries, docpack_contents, symbol_inputs};
 use doctown_storage::{Store, docpack_key};
 use doctown_worker::Readiness;
 use serde::de::DeserializeOwned;
@@ -1074,39 +1072,33 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 })],
             )
             .await?;
-        let folder = tempfile::tempdir().map_err(|err| {
-            ErrorInfo::new("io", format!("cannot make a temporary folder: {err}"))
-        })?;
-        let path = folder.path().join("job.docpack");
-        let written = {
-            let path = path.clone();
-            blocking(move || {
-                let contents = docpack_contents(PackInput {
-                    job: &ingest_job,
-                    ingest: &ingested.completed,
-                    sizes: &ingested.sizes,
-                    chunks: &chunks,
-                    vectors,
-                    files: &assembled.files,
-                    assembled: &assembled.completed,
-                    summaries: &summaries.summaries,
-                    prompts: summaries.prompts,
-                });
-                write_docpack_file(contents, &path)
+        let contents = blocking(move || {
+            docpack_contents(PackInput {
+                job: &ingest_job,
+                ingest: &ingested.completed,
+                sizes: &ingested.sizes,
+                chunks: &chunks,
+                vectors,
+                files: &assembled.files,
+                assembled: &assembled.completed,
+                summaries: &summaries.summaries,
+                prompts: summaries.prompts,
             })
+        })
+        .await?;
+        let pack = match self
+            .stages
+            .pack(job.job_id, contents, self.storage.as_ref())
             .await
-            .and_then(|written| written)
-        };
-        let pack = match written {
+        {
             Ok(pack) => pack,
-            Err(info) => return Err(self.stage_failed::<PackCompleted>(job, info).await),
+            Err(StageError::Unavailable(reason)) => return Err(Stop::Unavailable(reason)),
+            Err(StageError::Failed(info)) => {
+                return Err(self.stage_failed::<PackCompleted>(job, info).await);
+            }
         };
         let docpack_id = pack.docpack_id.clone().unwrap_or_default();
         let key = docpack_key(&docpack_id);
-        if let Err(err) = self.storage.put(&key, &path).await {
-            let info = ErrorInfo::new("storage_failed", err.to_string());
-            return Err(self.stage_failed::<PackCompleted>(job, info).await);
-        }
         self.store
             .put_docpack(
                 job.job_id,

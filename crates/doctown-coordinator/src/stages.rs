@@ -1,6 +1,5 @@
 //! The stages as the engine runs them: in this process with the same library calls the workers
-//! make, or, for embedding, assembly and generation, on remote workers through a
-//! [`WorkerPool`] per stage.
+//! make, or on remote workers through a [`WorkerPool`] per stage.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,13 +7,18 @@ use std::time::{Duration, Instant};
 
 use doctown_assembly::{EmbeddedChunk, assemble};
 use doctown_common::{Chunk, ChunkId, FileAnalysis, JobId};
+use doctown_docpack::DocpackContents;
 use doctown_embedding::Embedder;
+use doctown_events::PackCompleted;
 use doctown_events::{
     AssemblyCompleted, Envelope, ErrorInfo, EventEmitter, IngestCompleted, Payload,
 };
 use doctown_generation::{Generator, SymbolInput};
 use doctown_ingest::{IngestJob, InvalidRequest, run_job};
-use doctown_pipeline::{PipelineSettings, Summaries, VectorCache, document, embed_batch};
+use doctown_pipeline::{
+    PipelineSettings, Summaries, VectorCache, document, embed_batch, write_docpack_file,
+};
+use doctown_storage::{Store, docpack_key};
 use doctown_worker::Readiness;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -70,6 +74,17 @@ pub struct WorkerSettings {
     )]
     pub generation_workers: Vec<String>,
 
+    /// Base URLs of packer workers (comma-separated); they must store docpacks where the
+    /// coordinator reads them (the same DOCTOWN_S3_* bucket or DOCTOWN_STORAGE_DIR). Without
+    /// any, docpacks are written by the coordinator.
+    #[arg(
+        long,
+        env = "DOCTOWN_PACKER_WORKERS",
+        value_delimiter = ',',
+        value_name = "URLS"
+    )]
+    pub packer_workers: Vec<String>,
+
     /// Seconds one call to a worker may take.
     #[arg(
         long,
@@ -98,6 +113,7 @@ impl WorkerSettings {
             embedding: self.pool("embedding", &self.embedding_workers)?,
             assembly: self.pool("assembly", &self.assembly_workers)?,
             generation: self.pool("generation", &self.generation_workers)?,
+            packer: self.pool("packer", &self.packer_workers)?,
         })
     }
 
@@ -131,6 +147,8 @@ pub struct WorkerPools {
     pub assembly: Option<WorkerPool>,
     /// Generation's.
     pub generation: Option<WorkerPool>,
+    /// Packing's.
+    pub packer: Option<WorkerPool>,
 }
 
 /// What assembly made, as the later stages read it.
@@ -197,6 +215,7 @@ pub struct Stages {
     embedding: Embedding,
     assembly: Option<WorkerPool>,
     generation: Generation,
+    packer: Option<WorkerPool>,
 }
 
 /// A vector as the embedding worker answers it.
@@ -240,6 +259,7 @@ impl Stages {
             embedding,
             assembly: pools.assembly,
             generation,
+            packer: pools.packer,
         })
     }
 
@@ -319,6 +339,7 @@ impl Stages {
             embedding,
             self.assembly.as_ref(),
             generation,
+            self.packer.as_ref(),
         ]
         .into_iter()
         .flatten()
@@ -485,6 +506,70 @@ impl Stages {
                 }
             }
         }
+    }
+
+    /// Writes `contents` (job `job_id`'s) as a docpack and stores it in `storage`, here or on a
+    /// packer worker that stores into the same place. Gives what was stored.
+    pub async fn pack(
+        &self,
+        job_id: JobId,
+        contents: DocpackContents,
+        storage: &dyn Store,
+    ) -> Result<PackCompleted, StageError> {
+        let Some(pool) = &self.packer else {
+            let folder = tempfile::tempdir().map_err(|err| {
+                StageError::Failed(ErrorInfo::new(
+                    "io",
+                    format!("cannot make a temporary folder: {err}"),
+                ))
+            })?;
+            let path = folder.path().join("job.docpack");
+            let written = {
+                let path = path.clone();
+                tokio::task::spawn_blocking(move || write_docpack_file(contents, &path))
+                    .await
+                    .map_err(|err| {
+                        StageError::Failed(ErrorInfo::new(
+                            "internal",
+                            format!("the packing thread failed: {err}"),
+                        ))
+                    })?
+                    .map_err(StageError::Failed)?
+            };
+            let key = docpack_key(written.docpack_id.as_deref().unwrap_or_default());
+            storage.put(&key, &path).await.map_err(|err| {
+                StageError::Failed(ErrorInfo::new("storage_failed", err.to_string()))
+            })?;
+            return Ok(written);
+        };
+        /// `POST /pack`'s body.
+        #[derive(Serialize)]
+        struct PackRequest {
+            job_id: JobId,
+            #[serde(flatten)]
+            contents: DocpackContents,
+        }
+        let packed: PackCompleted = pool
+            .post("/pack", &PackRequest { job_id, contents })
+            .await?;
+        let docpack_id = packed.docpack_id.as_deref().unwrap_or_default();
+        let stored = storage
+            .open(&docpack_key(docpack_id))
+            .await
+            .map_err(|err| {
+                StageError::Unavailable(format!("cannot check the packer's docpack: {err}"))
+            })?;
+        if stored.is_none() {
+            return Err(StageError::Failed(ErrorInfo::new(
+                "storage_failed",
+                format!(
+                    "a packer worker stored docpack {docpack_id} where the coordinator cannot \
+                     read it; give the packers and the coordinator the same storage (the same \
+                     DOCTOWN_S3_* bucket, or the same DOCTOWN_STORAGE_DIR)"
+                ),
+            )));
+        }
+        Ok(packed)
     }
 
     /// Health-checks the remote workers every few seconds until `stop`, reporting them in

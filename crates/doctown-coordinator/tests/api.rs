@@ -326,7 +326,7 @@ fn docpacks_kept_in_s3_are_downloaded_through_a_presigned_url() {
 }
 
 #[test]
-fn a_job_runs_on_remote_ingest_embedding_assembly_and_generation_workers() {
+fn a_job_runs_on_remote_workers_of_every_stage() {
     let github = FakeGitHub::start(vec![hello_repo()]);
     let ingest = Worker::start(
         support::worker_binary("doctown-ingest").to_str().unwrap(),
@@ -347,6 +347,8 @@ fn a_job_runs_on_remote_ingest_embedding_assembly_and_generation_workers() {
         &[("DOCTOWN_OFFLINE", "true")],
     );
     let fleet = Fleet::new();
+    // The packer stores where the coordinator reads.
+    let packer = packer(fleet.storage.path());
     // The coordinator itself cannot reach GitHub: only the ingest worker can.
     let coordinator = fleet.start(
         "http://127.0.0.1:9",
@@ -355,10 +357,11 @@ fn a_job_runs_on_remote_ingest_embedding_assembly_and_generation_workers() {
             ("DOCTOWN_EMBEDDING_WORKERS", embedding.base.as_str()),
             ("DOCTOWN_ASSEMBLY_WORKERS", assembly.base.as_str()),
             ("DOCTOWN_GENERATION_WORKERS", generation.base.as_str()),
+            ("DOCTOWN_PACKER_WORKERS", packer.base.as_str()),
         ],
     );
     let health = coordinator.worker.health();
-    for stage in ["ingest", "embedding", "assembly", "generation"] {
+    for stage in ["ingest", "embedding", "assembly", "generation", "packer"] {
         assert_eq!(
             health[format!("{stage}_workers")].as_array().unwrap().len(),
             1,
@@ -409,4 +412,38 @@ fn a_job_runs_on_remote_ingest_embedding_assembly_and_generation_workers() {
         "{}",
         generation.log()
     );
+    assert!(
+        packer.log().contains("pack job started"),
+        "{}",
+        packer.log()
+    );
+}
+
+/// A packer worker storing docpacks in `folder`.
+fn packer(folder: &std::path::Path) -> Worker {
+    Worker::start(
+        support::worker_binary("doctown-packer").to_str().unwrap(),
+        &[("DOCTOWN_STORAGE_DIR", folder.to_str().unwrap())],
+    )
+}
+
+#[test]
+fn a_packer_that_stores_elsewhere_fails_the_job_with_what_to_configure() {
+    let github = FakeGitHub::start(vec![hello_repo()]);
+    let elsewhere = tempfile::tempdir().unwrap();
+    let packer = packer(elsewhere.path());
+    let fleet = Fleet::new();
+    let coordinator = fleet.start(
+        &github.base,
+        &[("DOCTOWN_PACKER_WORKERS", packer.base.as_str())],
+    );
+    let job_id = coordinator.submit_job("https://github.com/octo/hello");
+    let events = coordinator.events(&job_id, None);
+    assert_eq!(events.last().unwrap().status, Some(Status::Failed));
+    let job: Value = coordinator.get(&format!("/jobs/{job_id}")).json().unwrap();
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["stage"], "packing");
+    assert_eq!(job["error"]["code"], "storage_failed", "{job}");
+    let message = job["error"]["message"].as_str().unwrap();
+    assert!(message.contains("the same DOCTOWN_S3_* bucket"), "{message}");
 }

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use doctown_common::ChunkId;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::DocpackError;
 
@@ -101,6 +102,28 @@ impl EmbeddingSet {
             out.write_all(&row)?;
         }
         Ok(())
+    }
+}
+
+/// As the packer worker's `POST /pack` takes it: `{"dimensions": d, "vectors": [{"chunk_id",
+/// "vector"}, ...]}`, the vectors in ascending chunk order.
+impl Serialize for EmbeddingSet {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// One vector with its chunk.
+        #[derive(serde::Serialize)]
+        struct ChunkVector<'a> {
+            chunk_id: &'a ChunkId,
+            vector: &'a [f32],
+        }
+        let vectors: Vec<ChunkVector<'_>> = self
+            .vectors
+            .iter()
+            .map(|(chunk_id, vector)| ChunkVector { chunk_id, vector })
+            .collect();
+        let mut out = serializer.serialize_struct("EmbeddingSet", 2)?;
+        out.serialize_field("dimensions", &self.dimensions)?;
+        out.serialize_field("vectors", &vectors)?;
+        out.end()
     }
 }
 
@@ -246,6 +269,24 @@ mod tests {
         assert_eq!(embeddings.get(&id(9)).unwrap(), Some(vec![9.0, 0.5, -1.0]));
         assert_eq!(embeddings.get(&id(2)).unwrap(), None);
         assert_eq!(embeddings.chunk_id(0).unwrap(), id(1));
+    }
+
+    #[test]
+    fn a_set_serializes_as_the_packer_takes_it() {
+        let mut set = EmbeddingSet::new(2);
+        set.insert(id(7), vec![0.5, -1.0]).unwrap();
+        set.insert(id(3), vec![1.0, 0.25]).unwrap();
+        let json = serde_json::to_value(&set).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "dimensions": 2,
+                "vectors": [
+                    {"chunk_id": id(3).to_string(), "vector": [1.0, 0.25]},
+                    {"chunk_id": id(7).to_string(), "vector": [0.5, -1.0]},
+                ],
+            })
+        );
     }
 
     #[test]

@@ -13,8 +13,9 @@ use crate::model::{
 };
 use crate::{DocpackError, MANIFEST, SCHEMA_VERSION, member};
 
-/// Everything a docpack holds, before it is written.
-#[derive(Debug, Clone)]
+/// Everything a docpack holds, before it is written. Serialized, it is the body the packer
+/// worker's `POST /pack` takes (less the job id).
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct DocpackContents {
     /// When it was made; also the archive entries' modification time. Pass the source commit's
     /// time (or any fixed time) for reproducible output.

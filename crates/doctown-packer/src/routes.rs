@@ -275,12 +275,7 @@ async fn pack(
         && !accepts(&request, doctown_events::sse::CONTENT_TYPE)
     {
         return match build_and_store(&service, contents).await {
-            Ok(completed) => Ok(HttpResponse::Ok().json(serde_json::json!({
-                "docpack_id": completed.docpack_id,
-                "checksum": completed.checksum,
-                "size_bytes": completed.size_bytes,
-                "url": completed.url,
-            }))),
+            Ok(completed) => Ok(HttpResponse::Ok().json(completed)),
             Err(PackFailure::Invalid(err)) => Err(ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 err.code(),
