@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
+use doctown_coordinator::SiteSettings;
 use doctown_ingest::IngestSettings;
 use doctown_pipeline::PipelineSettings;
 use doctown_storage::StorageSettings;
@@ -139,6 +140,10 @@ pub(crate) enum Command {
         /// Every stage's settings.
         #[command(flatten)]
         settings: Box<PipelineSettings>,
+
+        /// The website.
+        #[command(flatten)]
+        site: SiteSettings,
     },
 }
 

@@ -85,9 +85,10 @@ fn run(command: Command) -> ExitCode {
         // It reports its own errors, as every Doctown server does.
         Command::Serve {
             serve,
+            site,
             storage,
             settings,
-        } => return serve::run(&serve, &storage, *settings),
+        } => return serve::run(&serve, &storage, &site, *settings),
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,11 +1,11 @@
 //! `doctown serve`: the coordinator in this process, on its in-memory queue and store, with the
-//! stages run here and docpacks in a local folder.
+//! stages run here, docpacks in a local folder and, given its built folder, the website.
 
 use std::process::ExitCode;
 
 use doctown_coordinator::{
-    MemoryQueue, MemoryStore, Parts, QueueNames, QueueOptions, STOP_GRACE, Stages, WorkerPools,
-    engine_runtime, serve,
+    MemoryQueue, MemoryStore, Parts, QueueNames, QueueOptions, STOP_GRACE, SiteSettings, Stages,
+    WorkerPools, engine_runtime, serve,
 };
 use doctown_pipeline::PipelineSettings;
 use doctown_storage::StorageSettings;
@@ -21,12 +21,22 @@ const IDENTITY: Identity = Identity {
 pub(crate) fn run(
     settings: &ServeSettings,
     storage: &StorageSettings,
+    site: &SiteSettings,
     stages: PipelineSettings,
 ) -> ExitCode {
     let fail = |message: String| {
         eprintln!("error: {message}");
         ExitCode::FAILURE
     };
+    let site = match site.folder() {
+        Ok(site) => site,
+        Err(message) => return fail(message),
+    };
+    if site.is_none() {
+        tracing::info!(
+            "serving the API only; DOCTOWN_SITE_DIR (--site-dir) serves the website too"
+        );
+    }
     let runtime = match engine_runtime() {
         Ok(runtime) => runtime,
         Err(err) => return fail(format!("cannot start the runtime: {err}")),
@@ -49,6 +59,7 @@ pub(crate) fn run(
         store: MemoryStore::new(),
         storage,
         stages,
+        site,
     };
     let code = serve(parts, settings, &runtime);
     runtime.shutdown_timeout(STOP_GRACE);

@@ -91,3 +91,71 @@ fn serve_runs_a_job_from_post_to_docpack_with_no_other_service() {
     assert_eq!(job["status"], "completed");
     assert_eq!(job["docpack"]["size_bytes"], bytes.len() as u64);
 }
+
+#[test]
+fn serve_serves_the_website_beside_the_api() {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::write(
+        site.path().join("index.html"),
+        "<!doctype html><title>app</title>",
+    )
+    .unwrap();
+    std::fs::create_dir(site.path().join("_app")).unwrap();
+    std::fs::write(site.path().join("_app/start.js"), "export {};").unwrap();
+    let storage = tempfile::tempdir().unwrap();
+    let model = doctown_embedding::default_model_dir();
+    let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
+    let mut env = vec![
+        ("DOCTOWN_SITE_DIR", site.path().to_str().unwrap()),
+        ("DOCTOWN_STORAGE_DIR", storage.path().to_str().unwrap()),
+        ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
+        ("DOCTOWN_OFFLINE", "true"),
+    ];
+    if !library.is_empty() {
+        env.push(("ORT_DYLIB_PATH", library.as_str()));
+    }
+    let server = Worker::start_with_args(env!("CARGO_BIN_EXE_doctown"), &["serve"], &env);
+    let get = |path: &str, accept: &str| {
+        client()
+            .get(format!("{}{path}", server.base))
+            .header("accept", accept)
+            .send()
+            .unwrap()
+    };
+    // The app's pages, its files, and the API side by side.
+    for page in ["/", "/job/7d3c6a52-0f0e-4a8e-9d55-2a4e1c1b2f10", "/open"] {
+        let response = get(page, "text/html,application/xhtml+xml");
+        assert_eq!(response.status(), 200, "{page}");
+        assert!(
+            response.text().unwrap().contains("<title>app</title>"),
+            "{page}"
+        );
+    }
+    let script = get("/_app/start.js", "*/*");
+    assert_eq!(script.status(), 200);
+    assert_eq!(script.text().unwrap(), "export {};");
+    assert_eq!(get("/health", "application/json").status(), 200);
+    let jobs: Value = get("/jobs", "application/json").json().unwrap();
+    assert!(jobs["jobs"].as_array().unwrap().is_empty());
+    // What is not a page keeps the API's JSON 404.
+    let missing = get("/jobs/x/nothing", "application/json");
+    assert_eq!(missing.status(), 404);
+    let error: Value = missing.json().unwrap();
+    assert_eq!(error["error"]["code"], "not_found");
+}
+
+#[test]
+fn serve_refuses_a_website_folder_that_was_not_built() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_doctown"))
+        .arg("serve")
+        .env("DOCTOWN_SITE_DIR", empty.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("holds no index.html") && stderr.contains("npm run build"),
+        "{stderr}"
+    );
+}

@@ -15,6 +15,7 @@ mod postgres;
 mod queue;
 mod redis_queue;
 mod serve;
+mod site;
 mod stages;
 mod store;
 mod workers;
@@ -30,3 +31,4 @@ pub use queue::{
 };
 pub use redis_queue::RedisQueue;
 pub use serve::{Parts, STOP_GRACE, engine_runtime, serve};
+pub use site::SiteSettings;

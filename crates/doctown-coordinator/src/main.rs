@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 use doctown_coordinator::{
-    MemoryQueue, Parts, PgStore, Queue, QueueNames, QueueOptions, RedisQueue, STOP_GRACE, Stages,
-    WorkerSettings, engine_runtime, serve,
+    MemoryQueue, Parts, PgStore, Queue, QueueNames, QueueOptions, RedisQueue, STOP_GRACE,
+    SiteSettings, Stages, WorkerSettings, engine_runtime, serve,
 };
 use doctown_pipeline::PipelineSettings;
 use doctown_storage::StorageSettings;
@@ -35,6 +35,9 @@ struct Command {
 
     #[command(flatten)]
     stages: PipelineSettings,
+
+    #[command(flatten)]
+    site: SiteSettings,
 }
 
 /// Where the coordinator keeps jobs and moves their work.
@@ -132,6 +135,10 @@ fn start<Q: Queue + 'static>(
         eprintln!("error: {message}");
         ExitCode::FAILURE
     };
+    let site = match command.site.folder() {
+        Ok(site) => site,
+        Err(message) => return fail(message),
+    };
     let store = match runtime.block_on(PgStore::connect(&command.coordinator.database_url, 8)) {
         Ok(store) => store,
         Err(err) => return fail(err.to_string()),
@@ -163,6 +170,7 @@ fn start<Q: Queue + 'static>(
         store,
         storage,
         stages,
+        site,
     };
     serve(parts, &command.serve, runtime)
 }

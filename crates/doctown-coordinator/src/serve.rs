@@ -2,6 +2,7 @@
 //! of their own, and the API on `doctown-worker`'s server until SIGTERM or Ctrl-C. The
 //! `doctown-coordinator` binary serves it on Redis and PostgreSQL; `doctown serve` in memory.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,8 @@ pub struct Parts<Q, S> {
     pub storage: Arc<dyn Store>,
     /// The stages, run here.
     pub stages: Stages,
+    /// The website's built folder, served beside the API when given.
+    pub site: Option<PathBuf>,
 }
 
 /// Picks up unfinished jobs, then serves the API over `parts` with `settings` until stopped;
@@ -69,8 +72,12 @@ pub fn serve<Q: Queue + 'static, S: JobStore>(
     let shutdown = CancellationToken::new();
     let readiness = Readiness::ready();
     let consumers = runtime.spawn(Arc::clone(&engine).run(readiness.clone(), shutdown.clone()));
+    let site = parts.site;
     let code = run(parts.identity, settings, readiness, move |config| {
-        api::configure(Arc::clone(&engine), config)
+        api::configure(Arc::clone(&engine), config);
+        if let Some(folder) = &site {
+            crate::site::configure(folder, config);
+        }
     });
     shutdown.cancel();
     if runtime.block_on(consumers).is_err() {

@@ -445,5 +445,8 @@ fn a_packer_that_stores_elsewhere_fails_the_job_with_what_to_configure() {
     assert_eq!(job["stage"], "packing");
     assert_eq!(job["error"]["code"], "storage_failed", "{job}");
     let message = job["error"]["message"].as_str().unwrap();
-    assert!(message.contains("the same DOCTOWN_S3_* bucket"), "{message}");
+    assert!(
+        message.contains("the same DOCTOWN_S3_* bucket"),
+        "{message}"
+    );
 }

@@ -326,7 +326,8 @@ async fn ping(status: web::Data<Status>) -> HttpResponse {
     }
 }
 
-async fn not_found(request: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+/// The JSON 404 of a path no route serves.
+pub async fn not_found(request: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::new(
         StatusCode::NOT_FOUND,
         "not_found",
