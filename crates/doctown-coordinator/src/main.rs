@@ -55,12 +55,12 @@ struct CoordinatorSettings {
     #[arg(long, env = "DOCTOWN_REDIS_URL", value_name = "URL")]
     redis_url: Option<String>,
 
-    /// Seconds a message may stay with a consumer that has not acknowledged it before another
-    /// takes it (longer than the slowest stage of a job).
+    /// Seconds a message stays with a consumer that stopped before another takes it (work
+    /// still running keeps its messages, however long it takes).
     #[arg(
         long,
         env = "DOCTOWN_QUEUE_VISIBILITY_SECS",
-        default_value_t = 600,
+        default_value_t = 60,
         value_name = "SECS"
     )]
     queue_visibility_secs: u64,
