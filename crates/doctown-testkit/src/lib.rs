@@ -102,9 +102,17 @@ pub struct LoopbackServer {
 }
 
 impl LoopbackServer {
-    /// Starts a server answering every request with `route`.
+    /// Starts a server on any free port answering every request with `route`.
     pub fn start(route: impl Fn(&Request) -> Response + Send + Sync + 'static) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on(0, route)
+    }
+
+    /// Starts a server on `port` (any free one for 0) answering every request with `route`.
+    pub fn start_on(
+        port: u16,
+        route: impl Fn(&Request) -> Response + Send + Sync + 'static,
+    ) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
         let route: Arc<Route> = Arc::new(route);
@@ -234,7 +242,12 @@ pub struct FakeGitHub;
 impl FakeGitHub {
     /// A server for `repos`.
     pub fn start(repos: Vec<FakeRepo>) -> LoopbackServer {
-        LoopbackServer::start(move |request| route(&repos, request))
+        Self::start_on(0, repos)
+    }
+
+    /// A server for `repos` on `port` (any free one for 0).
+    pub fn start_on(port: u16, repos: Vec<FakeRepo>) -> LoopbackServer {
+        LoopbackServer::start_on(port, move |request| route(&repos, request))
     }
 }
 
