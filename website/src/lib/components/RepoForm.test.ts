@@ -1,0 +1,28 @@
+import { render, screen } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { describe, expect, it } from 'vitest';
+import RepoForm from './RepoForm.svelte';
+
+describe('RepoForm', () => {
+	it('names the repository a valid URL points at', async () => {
+		render(RepoForm);
+		await userEvent.type(
+			screen.getByLabelText('GitHub repository URL'),
+			'https://github.com/octo/hello/tree/v1'
+		);
+		expect(screen.getByRole('alert')).toHaveTextContent('octo/hello at v1');
+		expect(screen.getByLabelText('GitHub repository URL')).toHaveAttribute('aria-invalid', 'false');
+	});
+
+	it('explains an invalid URL once the field is left, and does not submit it', async () => {
+		render(RepoForm);
+		const input = screen.getByLabelText('GitHub repository URL');
+		await userEvent.type(input, 'https://gitlab.com/octo/hello');
+		expect(screen.getByRole('alert')).toHaveTextContent('');
+		await userEvent.tab();
+		expect(screen.getByRole('alert')).toHaveTextContent('is not a GitHub repository URL');
+		expect(input).toHaveAttribute('aria-invalid', 'true');
+		await userEvent.click(screen.getByRole('button', { name: 'Document it' }));
+		expect(screen.getByRole('button', { name: 'Document it' })).toBeEnabled();
+	});
+});
