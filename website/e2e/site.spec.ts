@@ -98,8 +98,10 @@ test('an invalid URL is explained before anything is sent', async ({ page }) => 
 	const errors = watchConsole(page);
 	await page.goto('/');
 	const input = page.getByLabel('GitHub repository URL');
-	await input.fill('https://gitlab.com/octo/samples');
-	await page.getByRole('button', { name: 'Document it' }).click();
+	// By keyboard alone: focus the field, type, submit with Enter.
+	await input.focus();
+	await page.keyboard.type('https://gitlab.com/octo/samples');
+	await page.keyboard.press('Enter');
 	await expect(page.getByRole('alert')).toContainText('is not a GitHub repository URL');
 	await expect(input).toHaveAttribute('aria-invalid', 'true');
 	await expect(page).toHaveURL(/\/$/);
