@@ -12,6 +12,26 @@ use serde_json::{Value, json};
 
 const SHA: &str = "6e1735597bb21c5d979a077395df85e1d633e077";
 
+/// `doctown serve` with the model, offline summaries, no caches, a docpack folder of its own
+/// (kept as long as the folder returned) and `env`.
+fn serve(env: &[(&str, &str)]) -> (Worker, tempfile::TempDir) {
+    let storage = tempfile::tempdir().unwrap();
+    let model = doctown_embedding::default_model_dir();
+    let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
+    let mut all = vec![
+        ("DOCTOWN_STORAGE_DIR", storage.path().to_str().unwrap()),
+        ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
+        ("DOCTOWN_NO_CACHE", "true"),
+        ("DOCTOWN_OFFLINE", "true"),
+    ];
+    if !library.is_empty() {
+        all.push(("ORT_DYLIB_PATH", library.as_str()));
+    }
+    all.extend_from_slice(env);
+    let server = Worker::start_with_args(env!("CARGO_BIN_EXE_doctown"), &["serve"], &all);
+    (server, storage)
+}
+
 #[test]
 fn serve_runs_a_job_from_post_to_docpack_with_no_other_service() {
     let github = FakeGitHub::start(vec![FakeRepo {
@@ -35,21 +55,10 @@ fn serve_runs_a_job_from_post_to_docpack_with_no_other_service() {
         ),
         drip: None,
     }]);
-    let storage = tempfile::tempdir().unwrap();
-    let model = doctown_embedding::default_model_dir();
-    let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
-    let mut env = vec![
+    let (server, _storage) = serve(&[
         ("DOCTOWN_GITHUB_API_URL", github.base.as_str()),
         ("DOCTOWN_GITHUB_ARCHIVE_URL", github.base.as_str()),
-        ("DOCTOWN_STORAGE_DIR", storage.path().to_str().unwrap()),
-        ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
-        ("DOCTOWN_NO_CACHE", "true"),
-        ("DOCTOWN_OFFLINE", "true"),
-    ];
-    if !library.is_empty() {
-        env.push(("ORT_DYLIB_PATH", library.as_str()));
-    }
-    let server = Worker::start_with_args(env!("CARGO_BIN_EXE_doctown"), &["serve"], &env);
+    ]);
     assert_eq!(server.health()["worker"], "doctown-serve");
 
     let accepted: Value = server
@@ -102,19 +111,7 @@ fn serve_serves_the_website_beside_the_api() {
     .unwrap();
     std::fs::create_dir(site.path().join("_app")).unwrap();
     std::fs::write(site.path().join("_app/start.js"), "export {};").unwrap();
-    let storage = tempfile::tempdir().unwrap();
-    let model = doctown_embedding::default_model_dir();
-    let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
-    let mut env = vec![
-        ("DOCTOWN_SITE_DIR", site.path().to_str().unwrap()),
-        ("DOCTOWN_STORAGE_DIR", storage.path().to_str().unwrap()),
-        ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
-        ("DOCTOWN_OFFLINE", "true"),
-    ];
-    if !library.is_empty() {
-        env.push(("ORT_DYLIB_PATH", library.as_str()));
-    }
-    let server = Worker::start_with_args(env!("CARGO_BIN_EXE_doctown"), &["serve"], &env);
+    let (server, _storage) = serve(&[("DOCTOWN_SITE_DIR", site.path().to_str().unwrap())]);
     let get = |path: &str, accept: &str| {
         client()
             .get(format!("{}{path}", server.base))
