@@ -1,6 +1,11 @@
 //! The GitHub client: repository metadata, reference to commit, and the archive of one commit
 //! streamed to disk. The API and archive hosts are configuration, so that tests (and GitHub
 //! Enterprise) can point them elsewhere.
+//!
+//! The client sends the operator's token, so what users give never shapes a request beyond its
+//! own path segments: URLs are built by [`endpoint`], which percent-encodes every segment
+//! (owner, name, each component of a [`GitRef`], commit), and an answer's body never reaches an
+//! error message (a status and a fixed description only), since job errors are shown to others.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,7 +15,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT}
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use crate::source::GitHubRepo;
+use crate::source::{GitHubRepo, GitRef};
 
 /// Where GitHub is and how to talk to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,10 +43,20 @@ impl Default for GitHubConfig {
 }
 
 /// What the API says about a repository.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepoInfo {
     /// The branch read when no reference is given.
-    pub default_branch: String,
+    pub default_branch: GitRef,
+    /// The repository's size as GitHub counts it, in KiB.
+    pub size: u64,
+    /// Whether it is private.
+    pub private: bool,
+}
+
+/// The repository as the API answers it, before its default branch is checked.
+#[derive(Deserialize)]
+struct RepoAnswer {
+    default_branch: String,
     /// The repository's size as GitHub counts it, in KiB.
     pub size: u64,
     /// Whether it is private.
@@ -134,36 +149,48 @@ impl GitHubClient {
 
     /// The repository's metadata.
     pub async fn repository(&self, repo: &GitHubRepo) -> Result<RepoInfo, GitHubError> {
-        let url = format!(
-            "{}/repos/{}/{}",
-            self.config.api_base.trim_end_matches('/'),
-            repo.owner,
-            repo.name
-        );
-        let response = self.get(&url, "application/vnd.github+json").await?;
+        let url = endpoint(
+            &self.config.api_base,
+            ["repos", repo.owner.as_str(), repo.name.as_str()],
+        )?;
+        let response = self.get(url, "application/vnd.github+json").await?;
         let response = check(response, || {
             format!("repository {}/{}", repo.owner, repo.name)
         })?;
-        Ok(response.json().await.map_err(Error::from)?)
+        let answer: RepoAnswer = response
+            .json()
+            .await
+            // reqwest's decode error is described without the body (`Error::from`).
+            .map_err(Error::from)?;
+        let default_branch = GitRef::parse(&answer.default_branch).map_err(|_| {
+            unexpected(
+                &self.config.api_base,
+                None,
+                "GitHub named a default branch that is not a valid git reference",
+            )
+        })?;
+        Ok(RepoInfo {
+            default_branch,
+            size: answer.size,
+            private: answer.private,
+        })
     }
 
     /// The commit a branch, tag or (partial) SHA names.
     pub async fn resolve_commit(
         &self,
         repo: &GitHubRepo,
-        git_ref: &str,
+        git_ref: &GitRef,
     ) -> Result<String, GitHubError> {
-        let url = format!(
-            "{}/repos/{}/{}/commits/{}",
-            self.config.api_base.trim_end_matches('/'),
-            repo.owner,
-            repo.name,
-            git_ref
-        );
-        let response = self.get(&url, "application/vnd.github.sha").await?;
+        let segments = ["repos", repo.owner.as_str(), repo.name.as_str(), "commits"]
+            .into_iter()
+            .chain(git_ref.components());
+        let url = endpoint(&self.config.api_base, segments)?;
+        let response = self.get(url, "application/vnd.github.sha").await?;
         let response = check(response, || {
             format!("reference {git_ref} of {}/{}", repo.owner, repo.name)
         })?;
+        let url = response.url().clone();
         let sha = response
             .text()
             .await
@@ -171,7 +198,14 @@ impl GitHubClient {
             .trim()
             .to_owned();
         if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(Error::invalid("commit from GitHub", &sha, "a 40-digit SHA").into());
+            // The body is not repeated: job errors are shown to everyone, and a body is
+            // whatever the server had at that path.
+            return Err(unexpected(
+                url.as_str(),
+                None,
+                "GitHub's answer for the reference was not a 40-digit commit SHA",
+            )
+            .into());
         }
         Ok(sha)
     }
@@ -185,13 +219,11 @@ impl GitHubClient {
         destination: &Path,
         max_bytes: u64,
     ) -> Result<u64, GitHubError> {
-        let url = format!(
-            "{}/{}/{}/zip/{sha}",
-            self.config.archive_base.trim_end_matches('/'),
-            repo.owner,
-            repo.name
-        );
-        let response = self.get(&url, "application/zip").await?;
+        let url = endpoint(
+            &self.config.archive_base,
+            [repo.owner.as_str(), repo.name.as_str(), "zip", sha],
+        )?;
+        let response = self.get(url, "application/zip").await?;
         let mut response = check(response, || {
             format!("the archive of {}/{} at {sha}", repo.owner, repo.name)
         })?;
@@ -224,7 +256,11 @@ impl GitHubClient {
         Ok(written)
     }
 
-    async fn get(&self, url: &str, accept: &'static str) -> Result<reqwest::Response, GitHubError> {
+    async fn get(
+        &self,
+        url: reqwest::Url,
+        accept: &'static str,
+    ) -> Result<reqwest::Response, GitHubError> {
         let response = self
             .http
             .get(url)
@@ -233,6 +269,55 @@ impl GitHubClient {
             .await
             .map_err(Error::from)?;
         Ok(response)
+    }
+}
+
+/// `base` (a configured host, maybe with a path prefix) followed by `segments`, each
+/// percent-encoded as one path segment: a segment can hold neither `/` nor a `.`/`..` that
+/// would move the path, whatever it is.
+pub fn endpoint<'a>(
+    base: &str,
+    segments: impl IntoIterator<Item = &'a str>,
+) -> Result<reqwest::Url, Error> {
+    let mut url = reqwest::Url::parse(base).map_err(|_| {
+        Error::invalid(
+            "GitHub base URL",
+            base,
+            "an absolute http(s) URL such as https://api.github.com",
+        )
+    })?;
+    {
+        let mut path = url.path_segments_mut().map_err(|()| {
+            Error::invalid(
+                "GitHub base URL",
+                base,
+                "an http(s) URL that can hold a path",
+            )
+        })?;
+        path.pop_if_empty();
+        for segment in segments {
+            // `Url` encodes `/` and `%` in a pushed segment, but drops `.` and `..`; no segment
+            // built from user input is either (a `GitRef`'s components and GitHub names never
+            // are), and one that were would be refused here rather than moved.
+            if segment.is_empty() || segment == "." || segment == ".." {
+                return Err(Error::invalid(
+                    "path segment",
+                    segment,
+                    "a non-empty name other than `.` or `..`",
+                ));
+            }
+            path.push(segment);
+        }
+    }
+    Ok(url)
+}
+
+/// An answer GitHub should not have given, described without repeating its body.
+fn unexpected(url: &str, status: Option<u16>, detail: &str) -> Error {
+    Error::Http {
+        url: url.to_owned(),
+        status,
+        detail: detail.to_owned(),
     }
 }
 

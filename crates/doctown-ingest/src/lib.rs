@@ -18,5 +18,5 @@ pub use job::{IngestJob, run_job};
 pub use pipeline::{IngestError, IngestItem, IngestOptions, ingest_tree, ranked};
 pub use settings::{IngestSettings, InvalidRequest};
 pub use source::{
-    ACCEPTED_FORMS, ArchiveFormat, GitHubRepo, Source, archive_format, checkout_commit,
+    ACCEPTED_FORMS, ArchiveFormat, GitHubRepo, GitRef, Source, archive_format, checkout_commit,
 };

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use crate::github::GitHubConfig;
-use crate::{IngestJob, IngestOptions, Source};
+use crate::{GitRef, IngestJob, IngestOptions, Source};
 
 /// A request for a GitHub job that cannot be run: which field is at fault, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -97,6 +97,12 @@ impl IngestSettings {
                           the default branch"
                     .into(),
             });
+        }
+        if let Some(git_ref) = git_ref {
+            GitRef::parse(git_ref.trim()).map_err(|err| InvalidRequest {
+                field: "git_ref",
+                message: err.to_string(),
+            })?;
         }
         let source = Source::parse_github(repo_url, git_ref).map_err(|err| InvalidRequest {
             field: "repo_url",

@@ -12,6 +12,55 @@ pub const ACCEPTED_FORMS: &str = "https://github.com/OWNER/REPO (optionally endi
      /tree/REF, /commit/SHA, /blob/REF/PATH or /releases/tag/TAG), git@github.com:OWNER/REPO.git, \
      a local folder, or a local .zip / .tar.gz archive";
 
+/// What a reference may be, for error messages.
+const GIT_REF_FORMS: &str = "a branch, tag or commit as git names them (see `git check-ref-format`: \
+     no `..`, no component starting with `.`, no spaces, control characters or any of `~^:?*[\\`), \
+     at most 255 bytes";
+
+/// What a service (which never reads local paths) accepts, for error messages.
+const SERVICE_FORMS: &str = "a GitHub repository URL: https://github.com/OWNER/REPO (optionally \
+     ending in .git, /tree/REF, /commit/SHA, /blob/REF/PATH or /releases/tag/TAG) or \
+     git@github.com:OWNER/REPO.git; folders and archives are read by the `doctown` command";
+
+/// A branch, tag or commit, checked by git's own rules for reference names (`git
+/// check-ref-format --allow-onelevel`, which every commit SHA also passes). Only such a value is
+/// ever put into a forge's URL, and then one percent-encoded path segment per component
+/// ([`GitRef::components`]), so a reference cannot name another API path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct GitRef(String);
+
+impl GitRef {
+    /// The longest reference accepted, in bytes (git's own limit on a ref's file name).
+    pub const MAX_LEN: usize = 255;
+
+    /// `text` as a reference, or an error naming what git allows.
+    pub fn parse(text: &str) -> Result<GitRef, Error> {
+        let invalid = || Error::invalid("git reference", text, GIT_REF_FORMS);
+        if text.len() > Self::MAX_LEN {
+            return Err(invalid());
+        }
+        gix_validate::reference::name_partial(text.as_bytes().into()).map_err(|_| invalid())?;
+        Ok(GitRef(text.to_owned()))
+    }
+
+    /// The reference as given.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Its `/`-separated components, each a valid path segment on its own (never empty, `.`
+    /// or `..`).
+    pub fn components(&self) -> impl Iterator<Item = &str> {
+        self.0.split('/')
+    }
+}
+
+impl fmt::Display for GitRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A GitHub repository and, optionally, the branch, tag or commit to read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GitHubRepo {
@@ -20,7 +69,7 @@ pub struct GitHubRepo {
     /// The repository's name, without `.git`.
     pub name: String,
     /// The branch, tag or commit; `None` for the default branch.
-    pub git_ref: Option<String>,
+    pub git_ref: Option<GitRef>,
 }
 
 impl GitHubRepo {
@@ -57,7 +106,7 @@ impl Source {
     /// exist). `git_ref`, when given, overrides the reference in the URL.
     pub fn parse(input: &str, git_ref: Option<&str>) -> Result<Source, Error> {
         let input = input.trim();
-        if let Some(remote) = Self::github(input, git_ref) {
+        if let Some(remote) = Self::github(input, git_ref, ACCEPTED_FORMS) {
             return remote;
         }
         let path = Path::new(input);
@@ -84,29 +133,22 @@ impl Source {
     /// Reads `input` as a GitHub URL, for services, which never read local paths: anything else
     /// is refused without looking at the file system.
     pub fn parse_github(input: &str, git_ref: Option<&str>) -> Result<Source, Error> {
-        Self::github(input.trim(), git_ref).unwrap_or_else(|| {
-            Err(Error::invalid(
-                "repo_url",
-                input,
-                "a GitHub repository URL: https://github.com/OWNER/REPO (optionally ending in \
-                 .git, /tree/REF, /commit/SHA or /releases/tag/TAG) or \
-                 git@github.com:OWNER/REPO.git; folders and archives are read by the `doctown` \
-                 command",
-            ))
-        })
+        Self::github(input.trim(), git_ref, SERVICE_FORMS)
+            .unwrap_or_else(|| Err(Error::invalid("repository URL", input, SERVICE_FORMS)))
     }
 
-    /// `input` read as a GitHub URL, when it looks like one.
-    fn github(input: &str, git_ref: Option<&str>) -> Option<Result<Source, Error>> {
+    /// `input` read as a GitHub URL, when it looks like one; `forms` is what the caller
+    /// accepts, for the error.
+    fn github(input: &str, git_ref: Option<&str>, forms: &str) -> Option<Result<Source, Error>> {
         if !looks_remote(input) {
             return None;
         }
         let git_ref = git_ref.map(str::trim).filter(|r| !r.is_empty());
-        Some(parse_github(input).map(|mut repo| {
+        Some(parse_github(input, forms).and_then(|mut repo| {
             if let Some(git_ref) = git_ref {
-                repo.git_ref = Some(git_ref.to_owned());
+                repo.git_ref = Some(GitRef::parse(git_ref)?);
             }
-            Source::GitHub(repo)
+            Ok(Source::GitHub(repo))
         }))
     }
 
@@ -172,9 +214,9 @@ fn looks_remote(input: &str) -> bool {
     input.contains("://") || input.starts_with("git@") || input.starts_with("github.com/")
 }
 
-/// Parses the GitHub URL forms of [`ACCEPTED_FORMS`].
-fn parse_github(input: &str) -> Result<GitHubRepo, Error> {
-    let invalid = || Error::invalid("repository URL", input, ACCEPTED_FORMS);
+/// Parses the GitHub URL forms of [`ACCEPTED_FORMS`]; `forms` is what the error offers.
+fn parse_github(input: &str, forms: &str) -> Result<GitHubRepo, Error> {
+    let invalid = || Error::invalid("repository URL", input, forms);
     let rest = if let Some(ssh) = input.strip_prefix("git@github.com:") {
         ssh
     } else {
@@ -211,6 +253,7 @@ fn parse_github(input: &str) -> Result<GitHubRepo, Error> {
         ["releases", "tag", tag] => Some((*tag).to_owned()),
         _ => return Err(invalid()),
     };
+    let git_ref = git_ref.as_deref().map(GitRef::parse).transpose()?;
     Ok(GitHubRepo {
         owner: owner.to_owned(),
         name: name.to_owned(),
@@ -243,7 +286,7 @@ mod tests {
         GitHubRepo {
             owner: owner.into(),
             name: name.into(),
-            git_ref: git_ref.map(Into::into),
+            git_ref: git_ref.map(|r| GitRef::parse(r).unwrap()),
         }
     }
 
@@ -308,7 +351,70 @@ mod tests {
         else {
             panic!()
         };
-        assert_eq!(parsed.git_ref.as_deref(), Some("v1"));
+        assert_eq!(parsed.git_ref.unwrap().as_str(), "v1");
+    }
+
+    #[test]
+    fn references_follow_gits_rules() {
+        for good in [
+            "main",
+            "feature/x",
+            "v1.2.3",
+            "release-2024_01",
+            "6e17355",
+            "0123456789abcdef0123456789abcdef01234567",
+            "refs/heads/main",
+        ] {
+            assert_eq!(GitRef::parse(good).unwrap().as_str(), good);
+        }
+        for bad in [
+            "../../../../user",
+            "..",
+            "a/../b",
+            "a/./b",
+            ".hidden",
+            "a/.b",
+            "/main",
+            "main/",
+            "a//b",
+            "a.lock",
+            "a b",
+            "a\tb",
+            "a~1",
+            "a^",
+            "a:b",
+            "a?",
+            "a*",
+            "a[b",
+            "a\\b",
+            "a@{1}",
+            // `@` alone means HEAD to git.
+            "@",
+            "main.",
+            "a%2F..%2Fb",
+            "",
+        ] {
+            let bad = bad.replace("\\t", "\t");
+            let err = GitRef::parse(&bad).unwrap_err().to_string();
+            assert!(err.contains("check-ref-format"), "{bad:?}: {err}");
+        }
+        assert!(GitRef::parse(&"a".repeat(256)).is_err());
+        let git_ref = GitRef::parse("feature/x").unwrap();
+        let components: Vec<&str> = git_ref.components().collect();
+        assert_eq!(components, ["feature", "x"]);
+    }
+
+    #[test]
+    fn a_reference_git_refuses_is_refused_in_the_url_and_beside_it() {
+        for (url, git_ref) in [
+            ("https://github.com/a/b/tree/..%2F..%2Fuser", None),
+            ("https://github.com/a/b/commit/a..b", None),
+            ("https://github.com/a/b", Some("../../../../user")),
+            ("https://github.com/a/b", Some("main\nHost: x")),
+        ] {
+            let err = Source::parse_github(url, git_ref).unwrap_err().to_string();
+            assert!(err.contains("git reference"), "{url} {git_ref:?}: {err}");
+        }
     }
 
     #[test]
@@ -325,6 +431,15 @@ mod tests {
                 err.contains("expected https://github.com/OWNER/REPO"),
                 "{input}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn a_service_offers_only_what_it_takes() {
+        for input in ["https://gitlab.com/a/b", "/etc", "https://github.com/a"] {
+            let err = Source::parse_github(input, None).unwrap_err().to_string();
+            assert!(err.contains("a GitHub repository URL"), "{input}: {err}");
+            assert!(!err.contains("a local folder"), "{input}: {err}");
         }
     }
 

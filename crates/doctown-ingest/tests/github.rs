@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use doctown_ingest::github::{GitHubClient, GitHubConfig, GitHubError};
-use doctown_ingest::{ArchiveFormat, GitHubRepo};
+use doctown_ingest::{ArchiveFormat, GitHubRepo, GitRef};
 use doctown_testkit::{
     FakeGitHub, FakeRepo, LoopbackServer, Response, github_zip, rate_limited_github,
 };
@@ -17,6 +17,10 @@ fn client(base: &str, token: Option<&str>) -> GitHubClient {
         ..GitHubConfig::default()
     })
     .unwrap()
+}
+
+fn git_ref(text: &str) -> GitRef {
+    GitRef::parse(text).unwrap()
 }
 
 fn repo() -> GitHubRepo {
@@ -55,7 +59,13 @@ async fn metadata_commit_and_archive_come_from_the_configured_host() {
         (info.default_branch.as_str(), info.size, info.private),
         ("main", 1, false)
     );
-    assert_eq!(client.resolve_commit(&repo(), "main").await.unwrap(), SHA);
+    assert_eq!(
+        client
+            .resolve_commit(&repo(), &git_ref("main"))
+            .await
+            .unwrap(),
+        SHA
+    );
 
     let temp = tempfile::tempdir().unwrap();
     let file = temp.path().join("repo.zip");
@@ -121,7 +131,7 @@ async fn a_missing_repository_says_what_to_check() {
 async fn a_spent_rate_limit_says_when_it_resets() {
     let base = rate_limited_github(chrono::Utc::now().timestamp(), 600).base;
     let err = client(&base, None)
-        .resolve_commit(&repo(), "main")
+        .resolve_commit(&repo(), &git_ref("main"))
         .await
         .unwrap_err();
     let GitHubError::RateLimited { minutes, .. } = &err else {
@@ -156,4 +166,70 @@ async fn a_refused_token_and_an_unreachable_host_are_clear() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("could not connect"), "{err}");
+}
+
+#[tokio::test]
+async fn every_segment_from_user_input_is_percent_encoded() {
+    let server = LoopbackServer::start(|_| Response::new(200, SHA));
+    let client = client(&format!("{}/api/v3/", server.base), Some("s3cret"));
+    let repo = GitHubRepo {
+        owner: "octo".into(),
+        name: "hello.js".into(),
+        git_ref: None,
+    };
+    // `#`, `%` and non-ASCII are allowed in git references; `/` separates components.
+    for reference in ["feature/x", "v1#frag", "a%2Fb", "caf\u{e9}/x"] {
+        client
+            .resolve_commit(&repo, &git_ref(reference))
+            .await
+            .unwrap();
+    }
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(
+        paths,
+        [
+            "/api/v3/repos/octo/hello.js/commits/feature/x",
+            "/api/v3/repos/octo/hello.js/commits/v1%23frag",
+            "/api/v3/repos/octo/hello.js/commits/a%252Fb",
+            "/api/v3/repos/octo/hello.js/commits/caf%C3%A9/x",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_a_commit_is_never_repeated_in_the_error() {
+    // What a path the token can read might hold: it must not reach a job's error, which
+    // everyone can list.
+    let secret = r#"{"login":"operator","email":"ops@example.com","token":"ghp_s3cret"}"#;
+    let server = LoopbackServer::start(move |_| Response::json(200, secret));
+    let err = client(&server.base, Some("s3cret"))
+        .resolve_commit(&repo(), &git_ref("main"))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("operator") && !err.contains("ghp_"), "{err}");
+    assert!(err.contains("not a 40-digit commit SHA"), "{err}");
+
+    // Nor in a metadata answer that cannot be read.
+    let server = LoopbackServer::start(|_| Response::json(200, r#"{"default_branch":"ghp_s3cret"#));
+    let err = client(&server.base, None)
+        .repository(&repo())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(!err.contains("ghp_"), "{err}");
+
+    // And a default branch git would refuse is not used as one.
+    let server = LoopbackServer::start(|_| {
+        Response::json(
+            200,
+            r#"{"default_branch":"../../user","size":1,"private":false}"#,
+        )
+    });
+    let err = client(&server.base, None)
+        .repository(&repo())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a valid git reference"), "{err}");
 }

@@ -235,7 +235,8 @@ pub struct FakeRepo {
 }
 
 /// Routes for a GitHub-shaped host serving `repos`: `GET /repos/{o}/{r}` (metadata),
-/// `GET /repos/{o}/{r}/commits/{ref}` (the SHA), `GET /{o}/{r}/zip/{sha}` (the archive); anything
+/// `GET /repos/{o}/{r}/commits/{ref}` (the SHA; a reference's components are segments of their
+/// own, percent-decoded), `GET /{o}/{r}/zip/{sha}` (the archive); anything
 /// else is GitHub's 404.
 pub struct FakeGitHub;
 
@@ -256,7 +257,17 @@ fn route(repos: &[FakeRepo], request: &Request) -> Response {
         404,
         r#"{"message":"Not Found","documentation_url":"https://docs.github.com/rest"}"#,
     );
-    let segments: Vec<&str> = request.path.trim_start_matches('/').split('/').collect();
+    let path = request.path.split('?').next().unwrap_or_default();
+    let decoded: Vec<String> = path
+        .trim_start_matches('/')
+        .split('/')
+        .map(|segment| {
+            percent_encoding::percent_decode_str(segment)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .collect();
+    let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
     let find = |owner: &str, name: &str| repos.iter().find(|r| r.owner == owner && r.name == name);
     match segments.as_slice() {
         ["repos", owner, name] => find(owner, name).map_or(not_found.clone(), |repo| {
@@ -270,7 +281,11 @@ fn route(repos: &[FakeRepo], request: &Request) -> Response {
                 ),
             )
         }),
-        ["repos", owner, name, "commits", _] => {
+        // A reference may have several components (`feature/x`), each percent-encoded as
+        // GitHub's clients send them.
+        ["repos", owner, name, "commits", reference @ ..]
+            if !reference.is_empty() && reference.iter().all(|c| !c.is_empty()) =>
+        {
             find(owner, name).map_or(not_found.clone(), |repo| Response::new(200, repo.sha))
         }
         [owner, name, "zip", sha] => match find(owner, name) {

@@ -22,8 +22,9 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts `binary` on a free port with `env` (and nothing else of this process's
-    /// environment but `PATH`), its temporary files in a folder of its own.
+    /// Starts `binary` on a free port of 127.0.0.1 with `env` (and nothing else of this
+    /// process's environment but `PATH`), its temporary files in a folder of its own. A variable
+    /// given empty in `env` is left unset, so the binary's own default applies.
     pub fn start(binary: &str, env: &[(&str, &str)]) -> Worker {
         Self::start_with_args(binary, &[], env)
     }
@@ -40,9 +41,12 @@ impl Worker {
             .env("DOCTOWN_BIND", "127.0.0.1")
             .env("RUST_LOG", "info")
             .env("TMPDIR", temp.path())
-            .envs(env.iter().copied())
+            .envs(env.iter().filter(|(_, value)| !value.is_empty()).copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
+        for (name, _) in env.iter().filter(|(_, value)| value.is_empty()) {
+            command.env_remove(name);
+        }
         let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(String::new()));
