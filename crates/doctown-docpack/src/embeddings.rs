@@ -136,6 +136,16 @@ pub struct Embeddings<S> {
     dimensions: u32,
 }
 
+/// The size of an `embeddings.bin` of `count` vectors of `dimensions`; `None` when it is
+/// larger than a file can be.
+pub(crate) fn embeddings_size(count: u64, dimensions: u64) -> Option<u64> {
+    let rows = count.checked_mul(dimensions)?.checked_mul(4)?;
+    count
+        .checked_mul(ID_BYTES)?
+        .checked_add(rows)?
+        .checked_add(HEADER_BYTES)
+}
+
 impl<S: Read + Seek> Embeddings<S> {
     /// Opens the member of `size` bytes held in `spool` (from its start), checking its header,
     /// its size and the order of its ids.
@@ -158,10 +168,9 @@ impl<S: Read + Seek> Embeddings<S> {
                 "is layout version {version}; this reader reads version {VERSION}"
             )));
         }
-        let expected = HEADER_BYTES
-            + u64::from(count) * ID_BYTES
-            + u64::from(count) * u64::from(dimensions) * 4;
-        if size != expected {
+        let expected = embeddings_size(u64::from(count), u64::from(dimensions));
+        if Some(size) != expected {
+            let expected = expected.map_or_else(|| "more".to_owned(), |n| n.to_string());
             return Err(malformed(format!(
                 "holds {size} bytes, but {count} vectors of {dimensions} dimensions take {expected}"
             )));

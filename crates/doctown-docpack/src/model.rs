@@ -376,3 +376,40 @@ pub struct SymbolContext {
     /// Its signature.
     pub signature: String,
 }
+
+/// What the writer refuses to write and the reader refuses to read about references: every
+/// edge of `graph` joins two of its nodes, and every path of the source map is a normal
+/// relative path (no root, no `.` or `..` or empty component, no NUL), which a reader can join
+/// to a folder of its own without leaving it. Gives what is wrong, in words.
+pub(crate) fn check_references(graph: &Graph, files: &[SourceFile]) -> Result<(), String> {
+    let ids: std::collections::HashSet<&str> =
+        graph.nodes.iter().map(|node| node.id.as_str()).collect();
+    for edge in &graph.edges {
+        for end in [&edge.source, &edge.target] {
+            if !ids.contains(end.as_str()) {
+                return Err(format!(
+                    "the graph has an edge {} → {} to a node it does not hold ({})",
+                    edge.source.escape_debug(),
+                    edge.target.escape_debug(),
+                    end.escape_debug()
+                ));
+            }
+        }
+    }
+    if let Some(file) = files.iter().find(|file| !is_normal_relative(&file.path)) {
+        return Err(format!(
+            "the source map names {:?}, which is not a relative path inside the repository",
+            file.path
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `path` is `a/b/c`: relative, with no empty, `.` or `..` component and no NUL.
+fn is_normal_relative(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains('\0')
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}

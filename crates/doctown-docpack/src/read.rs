@@ -1,13 +1,21 @@
 //! The reader: a `.docpack` in, its members out, every checksum verified on the way.
+//!
+//! Nothing is trusted before it is checked. The manifest's declared sizes are checked against
+//! the limits and against each other before any member is read; each member is copied to the
+//! spool as it streams (hashed on the way, never past its declared size) and parsed only once
+//! its size and checksum are right; the archive is read to its very end, so a damaged gzip
+//! trailer, bytes after it, or anything hidden after the tar's end-of-archive is refused; and
+//! the decompressed stream may not outgrow the compressed one beyond [`ReadLimits`]' ratio.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 
-use flate2::read::GzDecoder;
+use flate2::bufread::GzDecoder;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::embeddings::Embeddings;
+use crate::embeddings::{Embeddings, embeddings_size};
+use crate::model::check_references;
 use crate::model::{
     Clusters, Graph, Manifest, Member, Nodes, SourceMap, Statistics, SymbolContexts,
 };
@@ -23,6 +31,9 @@ pub struct ReadLimits {
     pub max_json_bytes: u64,
     /// The largest `embeddings.bin`, copied to the spool (default 8 GiB).
     pub max_embeddings_bytes: u64,
+    /// How many times the compressed bytes read so far the archive may inflate to, past its
+    /// first 16 MiB (default 50: docpacks compress 1.5 to 15 times; a bomb, up to a thousand).
+    pub max_inflation: u64,
 }
 
 impl Default for ReadLimits {
@@ -31,9 +42,13 @@ impl Default for ReadLimits {
             max_manifest_bytes: 1 << 20,
             max_json_bytes: 1 << 30,
             max_embeddings_bytes: 8 << 30,
+            max_inflation: 50,
         }
     }
 }
+
+/// What any archive may inflate to before the ratio applies.
+const INFLATION_ALLOWANCE: u64 = 16 << 20;
 
 /// A docpack that was read and verified.
 #[derive(Debug)]
@@ -57,7 +72,7 @@ pub struct Docpack<S> {
 /// Reads only the manifest (the first member) and checks its version and checksum; the other
 /// members are not verified.
 pub fn read_manifest<R: Read>(input: R, limits: &ReadLimits) -> Result<Manifest, DocpackError> {
-    let mut archive = tar::Archive::new(GzDecoder::new(input));
+    let mut archive = tar::Archive::new(Inflating::new(input, limits));
     let mut entries = archive.entries().map_err(damaged)?;
     let first = entries
         .next()
@@ -70,10 +85,10 @@ pub fn read_manifest<R: Read>(input: R, limits: &ReadLimits) -> Result<Manifest,
 /// (a temporary file, say) for random access; the JSON members are parsed as they stream by.
 pub fn read_docpack<R: Read, S: Read + Write + Seek>(
     input: R,
-    spool: S,
+    mut spool: S,
     limits: &ReadLimits,
 ) -> Result<Docpack<S>, DocpackError> {
-    let mut archive = tar::Archive::new(GzDecoder::new(input));
+    let mut archive = tar::Archive::new(Inflating::new(input, limits));
     let mut entries = archive.entries().map_err(damaged)?;
     let first = entries
         .next()
@@ -81,8 +96,11 @@ pub fn read_docpack<R: Read, S: Read + Write + Seek>(
         .map_err(damaged)?;
     let manifest = manifest(first, limits)?;
     let listed = listed_members(&manifest)?;
+    check_declared_sizes(&manifest, &listed, limits)?;
 
-    let mut spool = Some(spool);
+    // `embeddings.bin` is kept at the start of the spool; each JSON member is copied after it,
+    // checked, then parsed from there.
+    let mut embeddings_size = None;
     let mut seen = BTreeSet::new();
     let mut parts = Parts::default();
     for entry in entries {
@@ -107,30 +125,21 @@ pub fn read_docpack<R: Read, S: Read + Write + Seek>(
                 ),
             });
         }
-        let limit = if name == member::EMBEDDINGS {
-            limits.max_embeddings_bytes
+        let at = if name == member::EMBEDDINGS {
+            embeddings_size = Some(size);
+            0
         } else {
-            limits.max_json_bytes
+            embeddings_size.unwrap_or(0)
         };
-        if size > limit {
-            return Err(DocpackError::TooLarge {
-                member: name,
-                size,
-                limit,
-            });
+        spool_member(member, entry, &mut spool, at)?;
+        if name == member::EMBEDDINGS {
+            continue;
         }
-        let mut body = HashingReader::new(entry.take(size));
+        spool
+            .seek(SeekFrom::Start(at))
+            .map_err(DocpackError::read)?;
+        let body = BufReader::new((&mut spool).take(size));
         match name.as_str() {
-            member::EMBEDDINGS => {
-                let mut file = spool.take().ok_or_else(|| {
-                    DocpackError::Malformed("embeddings.bin appears twice".into())
-                })?;
-                file.seek(SeekFrom::Start(0)).map_err(DocpackError::read)?;
-                io::copy(&mut body, &mut file).map_err(DocpackError::read)?;
-                file.flush().map_err(DocpackError::read)?;
-                verify_member(member, body)?;
-                parts.embeddings = Some(Embeddings::open(file, size)?);
-            }
             member::NODES => parts.nodes = Some(parse(member, body)?),
             member::GRAPH => parts.graph = Some(parse(member, body)?),
             member::CLUSTERS => parts.clusters = Some(parse(member, body)?),
@@ -141,7 +150,10 @@ pub fn read_docpack<R: Read, S: Read + Write + Seek>(
             }
         }
     }
-    drop(archive);
+    archive.into_inner().finish()?;
+    if let Some(size) = embeddings_size {
+        parts.embeddings = Some(Embeddings::open(spool, size)?);
+    }
     if let Some(missing) = listed.keys().find(|name| !seen.contains(**name)) {
         return Err(DocpackError::Malformed(format!(
             "{missing} is listed in the manifest but missing from the archive (truncated?)"
@@ -158,7 +170,73 @@ pub fn read_docpack<R: Read, S: Read + Write + Seek>(
     }
     let docpack = parts.assemble(manifest)?;
     check_statistics(&docpack)?;
+    check_references(&docpack.graph, &docpack.source_map.files).map_err(DocpackError::Malformed)?;
     Ok(docpack)
+}
+
+/// Checks what the manifest declares before any member is read: each member within its limit,
+/// and `embeddings.bin` exactly the size its statistics imply (the members are checked against
+/// those statistics at the end), so nothing larger is ever spooled.
+fn check_declared_sizes(
+    manifest: &Manifest,
+    listed: &BTreeMap<&str, &Member>,
+    limits: &ReadLimits,
+) -> Result<(), DocpackError> {
+    for (name, member) in listed {
+        let limit = if *name == member::EMBEDDINGS {
+            limits.max_embeddings_bytes
+        } else {
+            limits.max_json_bytes
+        };
+        if member.size_bytes > limit {
+            return Err(DocpackError::TooLarge {
+                member: (*name).to_owned(),
+                size: member.size_bytes,
+                limit,
+            });
+        }
+    }
+    if let Some(embeddings) = listed.get(member::EMBEDDINGS) {
+        let stats = &manifest.statistics;
+        let expected = embeddings_size(stats.chunk_count, u64::from(stats.embedding_dimensions));
+        if expected != Some(embeddings.size_bytes) {
+            return Err(DocpackError::Malformed(format!(
+                "the manifest declares embeddings.bin of {} bytes, but {} chunks of {} \
+                 dimensions take {}",
+                embeddings.size_bytes,
+                stats.chunk_count,
+                stats.embedding_dimensions,
+                expected.map_or_else(|| "more than can be stored".to_owned(), |n| n.to_string())
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Copies `member`'s body into `spool` at `at`, hashing it on the way, and checks its size and
+/// checksum.
+fn spool_member<R: Read, S: Write + Seek>(
+    member: &Member,
+    entry: R,
+    spool: &mut S,
+    at: u64,
+) -> Result<(), DocpackError> {
+    spool
+        .seek(SeekFrom::Start(at))
+        .map_err(DocpackError::read)?;
+    let mut body = HashingReader::new(entry.take(member.size_bytes));
+    let mut buffer = vec![0u8; 1 << 16];
+    loop {
+        // The archive's failures (a cut stream, a bomb) apart from the spool's.
+        let n = body.read(&mut buffer).map_err(damaged)?;
+        if n == 0 {
+            break;
+        }
+        spool.write_all(&buffer[..n]).map_err(DocpackError::read)?;
+    }
+    spool.flush().map_err(DocpackError::read)?;
+    let (size, sha256) = body.finish();
+    check_hash(member, size, &sha256)
 }
 
 /// The members read so far.
@@ -335,23 +413,10 @@ fn entry_name<R: Read>(entry: &tar::Entry<'_, R>) -> Result<String, DocpackError
     Ok(name)
 }
 
-/// Parses a JSON member as it streams, then checks its checksum. A member that does not parse
-/// is reported as damaged when its checksum also differs.
-fn parse<T: DeserializeOwned, R: Read>(
-    member: &Member,
-    mut body: HashingReader<R>,
-) -> Result<T, DocpackError> {
-    let parsed = serde_json::from_reader::<_, T>(&mut body);
-    // Hash whatever the parser left (nothing, or the bytes after an error).
-    io::copy(&mut body, &mut io::sink()).map_err(damaged)?;
-    let (size, sha256) = body.finish();
-    check_hash(member, size, &sha256)?;
-    parsed.map_err(|err| DocpackError::Malformed(format!("{} is not valid: {err}", member.path)))
-}
-
-fn verify_member<R: Read>(member: &Member, body: HashingReader<R>) -> Result<(), DocpackError> {
-    let (size, sha256) = body.finish();
-    check_hash(member, size, &sha256)
+/// Parses a JSON member whose checksum was checked.
+fn parse<T: DeserializeOwned, R: Read>(member: &Member, body: R) -> Result<T, DocpackError> {
+    serde_json::from_reader::<_, T>(body)
+        .map_err(|err| DocpackError::Malformed(format!("{} is not valid: {err}", member.path)))
 }
 
 fn check_hash(member: &Member, size: u64, sha256: &str) -> Result<(), DocpackError> {
@@ -419,6 +484,101 @@ where
 
 fn damaged(err: io::Error) -> DocpackError {
     DocpackError::Malformed(format!("the archive is damaged or truncated: {err}"))
+}
+
+/// The archive's bytes inflated: one gzip member, never more than [`ReadLimits::max_inflation`]
+/// times what was read of the compressed input (past [`INFLATION_ALLOWANCE`]).
+struct Inflating<R> {
+    gzip: GzDecoder<Counting<BufReader<R>>>,
+    inflated: u64,
+    ratio: u64,
+}
+
+/// Counts the bytes consumed from a buffered reader.
+struct Counting<R> {
+    inner: R,
+    consumed: u64,
+}
+
+impl<R: Read> Read for Counting<BufReader<R>> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Counting<BufReader<R>> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.consumed += amount as u64;
+        self.inner.consume(amount);
+    }
+}
+
+impl<R: Read> Inflating<R> {
+    fn new(input: R, limits: &ReadLimits) -> Self {
+        Self {
+            gzip: GzDecoder::new(Counting {
+                inner: BufReader::with_capacity(1 << 16, input),
+                consumed: 0,
+            }),
+            inflated: 0,
+            ratio: limits.max_inflation.max(1),
+        }
+    }
+
+    /// Reads what is left after the tar's end: zeros only (the tar's padding), then the gzip
+    /// trailer (its CRC and length checked), then nothing at all.
+    fn finish(mut self) -> Result<(), DocpackError> {
+        let mut rest = [0u8; 1 << 13];
+        loop {
+            let n = self.read(&mut rest).map_err(damaged)?;
+            if n == 0 {
+                break;
+            }
+            if rest[..n].iter().any(|&b| b != 0) {
+                return Err(DocpackError::Malformed(
+                    "the archive holds data after its end-of-archive marker".into(),
+                ));
+            }
+        }
+        let input = self.gzip.get_mut();
+        if !input.inner.fill_buf().map_err(damaged)?.is_empty() {
+            return Err(DocpackError::Malformed(
+                "the file goes on after its gzip stream ends (a second stream, or other data)"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for Inflating<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.gzip.read(buf)?;
+        self.inflated += n as u64;
+        let allowed = self
+            .gzip
+            .get_ref()
+            .consumed
+            .saturating_mul(self.ratio)
+            .saturating_add(INFLATION_ALLOWANCE);
+        if self.inflated > allowed {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "it inflates more than {} times its compressed size, as no docpack does (a \
+                     decompression bomb?)",
+                    self.ratio
+                ),
+            ));
+        }
+        Ok(n)
+    }
 }
 
 /// Counts and hashes what is read through it.

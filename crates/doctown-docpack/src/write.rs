@@ -7,6 +7,7 @@ use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 
 use crate::embeddings::EmbeddingSet;
+use crate::model::check_references;
 use crate::model::{
     Checksum, Cluster, Clusters, Generator, Graph, Manifest, Member, Node, Nodes, OptionalMembers,
     SourceFile, SourceInfo, SourceMap, Statistics, SymbolContextEntry, SymbolContexts,
@@ -326,7 +327,7 @@ fn validate(contents: &DocpackContents) -> Result<(), DocpackError> {
             return invalid(format!("cluster {} appears twice", pair[0].cluster_id));
         }
     }
-    Ok(())
+    check_references(&contents.graph, &contents.source_map).map_err(DocpackError::InvalidContents)
 }
 
 /// A writer that counts and hashes (sha256) what passes through to `inner`: the packer uses it

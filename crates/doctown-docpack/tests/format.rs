@@ -329,3 +329,199 @@ fn the_manifest_alone_can_be_read() {
     sink.write_all(&bytes[..40]).unwrap();
     assert!(read_manifest(&sink[..], &ReadLimits::default()).is_err());
 }
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Packs `members` after a manifest made to agree with them, as someone crafting a docpack
+/// would: each member's size and sha256, the docpack id and the manifest's checksum recomputed,
+/// so that only the reader's other checks can refuse it. `edit` changes the manifest first.
+fn signed(members: &[(String, Vec<u8>)], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    let mut manifest: serde_json::Value = serde_json::from_slice(&members[0].1).unwrap();
+    let mut id_lines = String::new();
+    for (entry, (name, body)) in manifest["members"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .zip(&members[1..])
+    {
+        assert_eq!(entry["path"], name.as_str());
+        entry["sha256"] = sha256_hex(body).into();
+        entry["size_bytes"] = body.len().into();
+        id_lines.push_str(&format!("{}  {}  {name}\n", sha256_hex(body), body.len()));
+    }
+    manifest["docpack_id"] = sha256_hex(id_lines.as_bytes()).into();
+    edit(&mut manifest);
+    manifest["checksum"]["value"] = "".into();
+    let render = |value: &serde_json::Value| {
+        let mut text = serde_json::to_vec_pretty(value).unwrap();
+        text.push(b'\n');
+        text
+    };
+    manifest["checksum"]["value"] = sha256_hex(&render(&manifest)).into();
+    let manifest = render(&manifest);
+    let mut all: Vec<(&str, &[u8])> = vec![("manifest.json", &manifest)];
+    all.extend(members[1..].iter().map(|(n, b)| (n.as_str(), b.as_slice())));
+    pack(&all)
+}
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    let mut raw = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut raw)
+        .unwrap();
+    raw
+}
+
+fn gzip(raw: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(raw).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn a_crafted_docpack_that_agrees_with_itself_is_read() {
+    // The helper above makes docpacks the reader accepts: the tests below change one thing.
+    let bytes = written(sample_contents(true, true));
+    let members = members(&bytes);
+    let docpack = read(&signed(&members, |_| {})).unwrap();
+    assert_eq!(docpack.manifest, read(&bytes).unwrap().manifest);
+}
+
+#[test]
+fn an_archive_damaged_after_its_members_is_refused() {
+    let bytes = written(sample_contents(true, false));
+    read(&bytes).unwrap();
+    // The gzip trailer (CRC-32, then the length) cut by 1 to 8 bytes.
+    for cut in 1..=8 {
+        let err = read(&bytes[..bytes.len() - cut]).unwrap_err();
+        assert!(err.to_string().contains("damaged"), "cut {cut}: {err}");
+    }
+    // A flipped bit in the CRC, and in the length.
+    for at in [bytes.len() - 8, bytes.len() - 1] {
+        let mut flipped = bytes.clone();
+        flipped[at] ^= 0x10;
+        assert!(read(&flipped).is_err(), "flipped byte {at}");
+    }
+    // Bytes after the gzip stream: garbage, or a second gzip member.
+    let mut trailing = bytes.clone();
+    trailing.extend_from_slice(b"garbage");
+    let err = read(&trailing).unwrap_err();
+    assert!(err.to_string().contains("goes on after"), "{err}");
+    let mut second = bytes.clone();
+    second.extend_from_slice(&gzip(b"more"));
+    let err = read(&second).unwrap_err();
+    assert!(err.to_string().contains("goes on after"), "{err}");
+    // A tar entry hidden after the end-of-archive marker.
+    let mut raw = gunzip(&bytes);
+    let mut hidden = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_gnu();
+    header.set_size(4);
+    header.set_mode(0o644);
+    hidden
+        .append_data(&mut header, "nodes.json", &b"evil"[..])
+        .unwrap();
+    raw.extend_from_slice(&hidden.into_inner().unwrap());
+    let err = read(&gzip(&raw)).unwrap_err();
+    assert!(
+        err.to_string().contains("after its end-of-archive"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_member_is_checked_before_it_is_parsed_and_spooled_only_as_declared() {
+    let bytes = written(sample_contents(true, true));
+    let members = members(&bytes);
+    // graph.json replaced by text that is not JSON, its manifest entry left as it was: the
+    // checksum is what the reader reports, not a parse error.
+    let mut changed = members.clone();
+    let graph = changed.iter().position(|(n, _)| n == "graph.json").unwrap();
+    let length = changed[graph].1.len();
+    changed[graph].1 = vec![b'['; length];
+    let borrowed: Vec<(&str, &[u8])> = changed
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    let err = read(&pack(&borrowed)).unwrap_err();
+    assert!(matches!(err, DocpackError::Checksum { .. }), "{err}");
+
+    // A bomb: graph.json declared (and signed) as 64 MiB of spaces, a few hundred KiB
+    // compressed: refused while it inflates, long before its 64 MiB are spooled.
+    let mut bomb = members.clone();
+    bomb[graph].1 = vec![b' '; 64 << 20];
+    let mut best = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    best.write_all(&gunzip(&signed(&bomb, |_| {}))).unwrap();
+    let crafted = best.finish().unwrap();
+    assert!(crafted.len() < 1 << 20, "{} bytes", crafted.len());
+    let mut spool = Cursor::new(Vec::new());
+    let err = read_docpack(&crafted[..], &mut spool, &ReadLimits::default()).unwrap_err();
+    assert!(err.to_string().contains("decompression bomb"), "{err}");
+    assert!(
+        spool.get_ref().len() < 32 << 20,
+        "{} bytes spooled",
+        spool.get_ref().len()
+    );
+
+    // embeddings.bin declared larger than its statistics allow is refused before it is read.
+    let embeddings = members
+        .iter()
+        .position(|(n, _)| n == "embeddings.bin")
+        .unwrap();
+    let mut larger = members.clone();
+    larger[embeddings].1.extend_from_slice(&[0; 4096]);
+    let mut spool = Cursor::new(Vec::new());
+    let err = read_docpack(
+        &signed(&larger, |_| {})[..],
+        &mut spool,
+        &ReadLimits::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("declares embeddings.bin"), "{err}");
+    assert!(spool.get_ref().is_empty());
+}
+
+#[test]
+fn edges_to_missing_nodes_and_escaping_paths_are_refused_by_reader_and_writer() {
+    let bytes = written(sample_contents(false, false));
+    let members = members(&bytes);
+    let at = |name: &str| members.iter().position(|(n, _)| n == name).unwrap();
+
+    // An edge whose target is no node.
+    let mut graph: serde_json::Value =
+        serde_json::from_slice(&members[at("graph.json")].1).unwrap();
+    graph["edges"][0]["target"] = "file:nowhere.rs".into();
+    let mut changed = members.clone();
+    changed[at("graph.json")].1 = serde_json::to_vec(&graph).unwrap();
+    let err = read(&signed(&changed, |_| {})).unwrap_err();
+    assert!(err.to_string().contains("does not hold"), "{err}");
+
+    // Source-map paths that leave the repository.
+    for path in ["../../etc/passwd", "/etc/passwd", "a/./b.rs", "a//b.rs", ""] {
+        let mut map: serde_json::Value =
+            serde_json::from_slice(&members[at("source_map.json")].1).unwrap();
+        map["files"][0]["path"] = path.into();
+        let mut changed = members.clone();
+        changed[at("source_map.json")].1 = serde_json::to_vec(&map).unwrap();
+        let err = read(&signed(&changed, |_| {})).unwrap_err();
+        assert!(
+            err.to_string().contains("not a relative path"),
+            "{path:?}: {err}"
+        );
+    }
+
+    // The writer refuses both.
+    let mut contents = sample_contents(false, false);
+    contents.graph.edges[0].target = "file:nowhere.rs".into();
+    let err = write_docpack(contents, Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("does not hold"), "{err}");
+    let mut contents = sample_contents(false, false);
+    contents.source_map[0].path = "../../etc/passwd".into();
+    let err = write_docpack(contents, Vec::new()).unwrap_err();
+    assert!(err.to_string().contains("not a relative path"), "{err}");
+}
