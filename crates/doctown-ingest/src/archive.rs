@@ -1,8 +1,10 @@
 //! Unpacking `.zip` and `.tar.gz` archives safely into a job's own directory.
 //!
 //! Nothing is ever written outside the destination: entries with absolute paths or `..`
-//! components, and links, are skipped with a reason; a second entry with the same path is
-//! skipped as a duplicate; a file over the per-file limit is skipped without being written; and
+//! components, and links, are skipped with a reason; a second entry with the same path, in a
+//! zip as in a tar, is skipped as a duplicate (the first is kept), and so is an entry whose path
+//! is also a folder of the archive's, or lies under one of its files (`a` and `a/b.rs`); a file
+//! over the per-file limit is skipped without being written; and
 //! when the bytes written, or the entries read, pass the archive's limits, unpacking stops with an
 //! error (a compression bomb never fills the disk). A single top-level folder (GitHub's
 //! `REPO-SHA/`) is stripped.
@@ -82,13 +84,24 @@ fn corrupt(archive: &Path, err: impl std::fmt::Display) -> Error {
 }
 
 fn unpack_zip(file: File, writer: &mut Writer<'_>) -> Result<(), Error> {
-    let mut zip =
-        zip::ZipArchive::new(io::BufReader::new(file)).map_err(|e| corrupt(writer.archive, e))?;
-    for index in 0..zip.len() {
+    // `ZipArchive` keys entries by name, keeping the last of a repeated one; the iterable reader
+    // walks the central directory in order with every entry, so the first is kept as in a tar.
+    // Each entry's local header is checked against the directory (no entry is two things).
+    let body = file
+        .try_clone()
+        .map_err(|err| Error::io("open", writer.archive, err))?;
+    let mut zip = zip::unstable::read::ZipIterable::try_new(
+        io::BufReader::new(file),
+        zip::read::Config::default(),
+    )
+    .map_err(|e| corrupt(writer.archive, e))?
+    .enforce_header_consistency(true);
+    let mut entries = zip
+        .files_with_reader(io::BufReader::new(body), zip::ZipReadOptions::default())
+        .map_err(|e| corrupt(writer.archive, e))?;
+    while let Some(entry) = entries.next() {
         writer.count_entry()?;
-        let mut entry = zip
-            .by_index(index)
-            .map_err(|e| corrupt(writer.archive, e))?;
+        let mut entry = entry.map_err(|e| corrupt(writer.archive, e))?;
         let name = String::from_utf8_lossy(entry.name_raw()).into_owned();
         if entry.is_dir() {
             continue;
@@ -143,7 +156,10 @@ struct Writer<'a> {
     archive: &'a Path,
     written_bytes: u64,
     entries: usize,
+    /// The files' paths, kept or skipped, so that a repeated one is known.
     seen: HashSet<PathBuf>,
+    /// The folders the kept files lie in.
+    folders: HashSet<PathBuf>,
     top_level: HashSet<String>,
     skipped: Vec<SkippedEntry>,
 }
@@ -157,6 +173,7 @@ impl<'a> Writer<'a> {
             written_bytes: 0,
             entries: 0,
             seen: HashSet::new(),
+            folders: HashSet::new(),
             top_level: HashSet::new(),
             skipped: Vec::new(),
         }
@@ -211,6 +228,26 @@ impl<'a> Writer<'a> {
             );
             return Ok(());
         }
+        let under_a_file = relative
+            .ancestors()
+            .skip(1)
+            .find(|folder| self.seen.contains(*folder));
+        if let Some(file) = under_a_file {
+            let detail = format!(
+                "an earlier entry made {} a file, so nothing can lie under it; the first is kept",
+                file.display()
+            );
+            self.skip(name, SkipReason::Duplicate, &detail);
+            return Ok(());
+        }
+        if self.folders.contains(&relative) {
+            self.skip(
+                name,
+                SkipReason::Duplicate,
+                "earlier entries made this path a folder; the first is kept",
+            );
+            return Ok(());
+        }
         if let Some(Component::Normal(first)) = relative.components().next() {
             self.top_level.insert(first.to_string_lossy().into_owned());
         }
@@ -225,6 +262,13 @@ impl<'a> Writer<'a> {
             );
             return Ok(());
         }
+        self.folders.extend(
+            relative
+                .ancestors()
+                .skip(1)
+                .filter(|folder| !folder.as_os_str().is_empty())
+                .map(Path::to_path_buf),
+        );
         let target = self.destination.join(&relative);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)

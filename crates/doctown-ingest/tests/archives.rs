@@ -138,6 +138,118 @@ fn a_repeated_entry_is_skipped_as_a_duplicate() {
     );
 }
 
+/// A zip whose entries are named as given, repeats included: written under distinct names of
+/// the same length, then renamed in place (`ZipWriter` refuses a repeated name, as a crafted
+/// archive would not).
+fn zip_with_repeats(path: &Path, entries: &[(&str, &[u8])]) {
+    // A repeat gets a stand-in such as `#002` (as long as its name); other names stay.
+    let placeholders: Vec<String> = entries
+        .iter()
+        .enumerate()
+        .map(|(index, (name, _))| {
+            if entries[..index].iter().any(|(earlier, _)| earlier == name) {
+                format!("#{index:0>width$}", width = name.len() - 1)
+            } else {
+                (*name).to_owned()
+            }
+        })
+        .collect();
+    let renamed: Vec<(&str, &[u8])> = placeholders
+        .iter()
+        .zip(entries)
+        .map(|(placeholder, (_, content))| (placeholder.as_str(), *content))
+        .collect();
+    zip_with(path, &renamed);
+    let mut bytes = std::fs::read(path).unwrap();
+    for (placeholder, (name, _)) in placeholders.iter().zip(entries) {
+        if placeholder == name {
+            continue;
+        }
+        let mut at = 0;
+        while let Some(found) = bytes[at..]
+            .windows(placeholder.len())
+            .position(|window| window == placeholder.as_bytes())
+        {
+            let start = at + found;
+            bytes[start..start + name.len()].copy_from_slice(name.as_bytes());
+            at = start + name.len();
+        }
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
+/// Unpacks the same entries as a zip and as a tar.gz; gives each one's skipped entries and
+/// root.
+fn unpack_both(entries: &[(&str, &[u8])]) -> Vec<(Vec<(String, SkipReason)>, tempfile::TempDir)> {
+    [ArchiveFormat::Zip, ArchiveFormat::TarGz]
+        .into_iter()
+        .map(|format| {
+            let temp = tempfile::tempdir().unwrap();
+            let archive = temp.path().join("archive");
+            match format {
+                ArchiveFormat::Zip => zip_with_repeats(&archive, entries),
+                ArchiveFormat::TarGz => tar_gz_with(&archive, entries, &[]),
+            }
+            let destination = temp.path().join("out");
+            std::fs::create_dir(&destination).unwrap();
+            let unpacked = unpack(&archive, format, &destination, &LIMITS)
+                .unwrap_or_else(|err| panic!("{format:?}: {err}"));
+            assert_eq!(unpacked.root, destination, "{format:?}");
+            (reasons(&unpacked.skipped), temp)
+        })
+        .collect()
+}
+
+#[test]
+fn zip_and_tar_keep_the_first_of_a_repeated_path_and_report_the_rest_alike() {
+    let results = unpack_both(&[
+        ("a.py", b"first = 1\n"),
+        ("b.py", b"b = 0\n"),
+        ("a.py", b"second = 2\n"),
+        ("a.py", b"third = 3\n"),
+    ]);
+    for (skipped, temp) in results {
+        assert_eq!(
+            skipped,
+            vec![
+                ("a.py".into(), SkipReason::Duplicate),
+                ("a.py".into(), SkipReason::Duplicate)
+            ]
+        );
+        let out = temp.path().join("out");
+        assert_eq!(std::fs::read(out.join("a.py")).unwrap(), b"first = 1\n");
+        assert_eq!(std::fs::read(out.join("b.py")).unwrap(), b"b = 0\n");
+    }
+}
+
+#[test]
+fn a_file_and_a_folder_of_the_same_path_skip_the_later_entry_instead_of_failing() {
+    for entries in [
+        [
+            ("a", &b"a file"[..]),
+            ("a/b.rs", b"fn b() {}\n"),
+            ("c.rs", b"fn c() {}\n"),
+        ],
+        [
+            ("a/b.rs", &b"fn b() {}\n"[..]),
+            ("a", b"a file"),
+            ("c.rs", b"fn c() {}\n"),
+        ],
+    ] {
+        let later = entries[1].0;
+        for (skipped, temp) in unpack_both(&entries) {
+            assert_eq!(
+                skipped,
+                vec![(later.into(), SkipReason::Duplicate)],
+                "{entries:?}"
+            );
+            let out = temp.path().join("out");
+            assert!(out.join(entries[0].0).is_file(), "{entries:?}");
+            assert!(out.join("c.rs").is_file(), "{entries:?}");
+        }
+    }
+}
+
 #[test]
 fn tar_gz_links_and_traversal_are_skipped() {
     let temp = tempfile::tempdir().unwrap();
