@@ -29,6 +29,7 @@ const IDENTITY: Identity = Identity {
     // 384 floats per chunk as JSON text (about 4 KiB) plus every file's symbols: 20,000
     // chunks come to about 100 MiB.
     default_max_body_bytes: 256 * 1024 * 1024,
+    default_bind: Identity::ALL_INTERFACES,
 };
 
 fn main() -> ExitCode {

@@ -15,6 +15,7 @@ const IDENTITY: Identity = Identity {
     name: "doctown-serve",
     version: env!("CARGO_PKG_VERSION"),
     default_max_body_bytes: 64 * 1024,
+    default_bind: Identity::LOOPBACK,
 };
 
 /// Serves until SIGTERM or Ctrl-C.

@@ -478,6 +478,32 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         Ok(true)
     }
 
+    /// Ends the jobs this process can no longer finish because it is stopping: with a queue in
+    /// memory (`doctown serve`), every unfinished job fails as `interrupted`, its stream ending
+    /// with `job.failed` and `job.completed` as any failure's does, and its running stage is
+    /// stopped. A durable queue keeps their messages for the next coordinator: nothing is done.
+    /// Gives how many jobs were ended.
+    pub async fn interrupt_unfinished(&self) -> Result<usize, StoreError> {
+        if self.queue.durable() {
+            return Ok(0);
+        }
+        let mut ended = 0;
+        for job in self.store.unfinished_jobs().await? {
+            let info = ErrorInfo::new(
+                "interrupted",
+                "the server stopped while the job ran, and its work was kept in memory; submit \
+                 the job again",
+            );
+            if self.end(&job, JobStatus::Failed, Some(info)).await? {
+                ended += 1;
+            }
+            if let Some(token) = self.token(job.job_id) {
+                token.cancel();
+            }
+        }
+        Ok(ended)
+    }
+
     /// Picks up the jobs a stopped coordinator left unfinished. A durable queue (Redis) still
     /// holds their pending messages, which are delivered again; nothing is done here. A queue
     /// in memory lost them: jobs past embedding are queued again from what the store kept, and
@@ -1098,15 +1124,15 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             }
         };
         let docpack_id = pack.docpack_id.clone().unwrap_or_default();
-        let key = docpack_key(&docpack_id);
+        let checksum = pack.checksum.clone().unwrap_or_default();
         self.store
             .put_docpack(
                 job.job_id,
                 &DocpackRecord {
                     docpack_id,
-                    checksum: pack.checksum.clone().unwrap_or_default(),
+                    storage_key: docpack_key(&checksum),
+                    checksum,
                     size_bytes: pack.size_bytes,
-                    storage_key: key,
                 },
             )
             .await?;

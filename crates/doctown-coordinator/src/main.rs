@@ -95,6 +95,7 @@ const IDENTITY: Identity = Identity {
     name: "doctown-coordinator",
     version: env!("CARGO_PKG_VERSION"),
     default_max_body_bytes: 64 * 1024,
+    default_bind: Identity::ALL_INTERFACES,
 };
 
 fn main() -> ExitCode {

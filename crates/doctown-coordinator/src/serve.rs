@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use doctown_storage::Store;
-use doctown_worker::{Identity, Readiness, ServeSettings, run};
+use doctown_worker::{Identity, Readiness, ServeSettings, run_with_stop};
 use tokio::runtime::Runtime;
 use tokio_util::sync::CancellationToken;
 
@@ -73,12 +73,30 @@ pub fn serve<Q: Queue + 'static, S: JobStore>(
     let readiness = Readiness::ready();
     let consumers = runtime.spawn(Arc::clone(&engine).run(readiness.clone(), shutdown.clone()));
     let site = parts.site;
-    let code = run(parts.identity, settings, readiness, move |config| {
-        api::configure(Arc::clone(&engine), config);
-        if let Some(folder) = &site {
-            crate::site::configure(folder, config);
+    let routes_engine = Arc::clone(&engine);
+    let engine_runtime = runtime.handle().clone();
+    let stopping = move || async move {
+        // Jobs that cannot survive the stop end now, while their watchers still listen.
+        let interrupted = engine_runtime.spawn(async move { engine.interrupt_unfinished().await });
+        match interrupted.await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(ended)) => tracing::warn!(ended, "unfinished jobs failed as interrupted"),
+            Ok(Err(err)) => tracing::warn!("cannot end the unfinished jobs: {err}"),
+            Err(err) => tracing::warn!("cannot end the unfinished jobs: {err}"),
         }
-    });
+    };
+    let code = run_with_stop(
+        parts.identity,
+        settings,
+        readiness,
+        move |config| {
+            api::configure(Arc::clone(&routes_engine), config);
+            if let Some(folder) = &site {
+                crate::site::configure(folder, config);
+            }
+        },
+        stopping,
+    );
     shutdown.cancel();
     if runtime.block_on(consumers).is_err() {
         tracing::warn!("the queue's consumers did not stop cleanly");

@@ -64,6 +64,7 @@ const IDENTITY: Identity = Identity {
     name: "doctown-embedding",
     version: env!("CARGO_PKG_VERSION"),
     default_max_body_bytes: 32 * 1024 * 1024,
+    default_bind: Identity::ALL_INTERFACES,
 };
 
 fn main() -> ExitCode {

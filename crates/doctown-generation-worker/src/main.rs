@@ -29,6 +29,7 @@ const IDENTITY: Identity = Identity {
     version: env!("CARGO_PKG_VERSION"),
     // A context is a few hundred bytes plus the code excerpt: 10,000 symbols fit.
     default_max_body_bytes: 64 * 1024 * 1024,
+    default_bind: Identity::ALL_INTERFACES,
 };
 
 fn main() -> ExitCode {

@@ -31,8 +31,11 @@ struct Command {
 const IDENTITY: Identity = Identity {
     name: "doctown-packer",
     version: env!("CARGO_PKG_VERSION"),
-    // Artifacts carry every symbol and, with embeddings, 384 floats per chunk.
-    default_max_body_bytes: 512 * 1024 * 1024,
+    // Artifacts carry every symbol and, with embeddings, 384 floats per chunk: about 4 KiB of
+    // JSON a chunk, so 128 MiB holds some 30,000 chunks. A body is held in memory while it is
+    // read, so the bound is what one request may cost; larger jobs raise DOCTOWN_MAX_BODY_BYTES.
+    default_max_body_bytes: 128 * 1024 * 1024,
+    default_bind: Identity::ALL_INTERFACES,
 };
 
 fn main() -> ExitCode {

@@ -101,6 +101,16 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
         let value = web::Json::<serde_json::Value>::from_request(request, payload);
         Box::pin(async move {
             let web::Json(value) = value.await?;
+            if !value.is_object() {
+                // serde reads a struct from an array too; every request body is an object.
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "the request body is not a JSON object; send an object with the fields this \
+                     route takes",
+                )
+                .into());
+            }
             from_value(value).map(ValidJson).map_err(Into::into)
         })
     }
@@ -139,12 +149,18 @@ pub(crate) fn json_payload_error(err: JsonPayloadError, _: &HttpRequest) -> acti
         JsonPayloadError::OverflowKnownLength { length, limit } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
-            format!("the request body has {length} bytes, over the {limit}-byte limit"),
+            format!(
+                "the request body has {length} bytes, over the {limit}-byte limit; send less, or \
+                 raise the server's DOCTOWN_MAX_BODY_BYTES"
+            ),
         ),
         JsonPayloadError::Overflow { limit } => ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "body_too_large",
-            format!("the request body is over the {limit}-byte limit"),
+            format!(
+                "the request body is over the {limit}-byte limit; send less, or raise the \
+                 server's DOCTOWN_MAX_BODY_BYTES"
+            ),
         ),
         JsonPayloadError::ContentType => ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,

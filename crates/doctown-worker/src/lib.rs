@@ -18,6 +18,8 @@ mod sse;
 
 pub use download::attachment;
 pub use error::{ApiError, ValidJson, accepts, job_id};
-pub use server::{Identity, Jobs, Readiness, background_runtime, init_logging, not_found, run};
+pub use server::{
+    Identity, Jobs, Readiness, background_runtime, init_logging, not_found, run, run_with_stop,
+};
 pub use settings::ServeSettings;
 pub use sse::{EventSink, event_stream, stream_job, stream_task};

@@ -2,13 +2,18 @@
 //! graceful shutdown.
 
 use std::io::IsTerminal;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix_cors::Cors;
-use actix_web::http::StatusCode;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::error::QueryPayloadError;
+use actix_web::http::{StatusCode, header};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{App, HttpResponse, HttpServer, ResponseError, web};
 use doctown_events::ErrorInfo;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
@@ -26,6 +31,15 @@ pub struct Identity {
     pub version: &'static str,
     /// The request body limit when the settings give none.
     pub default_max_body_bytes: usize,
+    /// The address listened on when the settings give none.
+    pub default_bind: IpAddr,
+}
+
+impl Identity {
+    /// Every interface: what a worker in a container needs.
+    pub const ALL_INTERFACES: IpAddr = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    /// This machine only.
+    pub const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 }
 
 /// Whether the worker can take work: `/ping` answers 200 once ready, 204 (RunPod's
@@ -145,7 +159,25 @@ pub fn run<F>(
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
 {
-    match actix_web::rt::System::new().block_on(serve(identity, settings, readiness, routes)) {
+    run_with_stop(identity, settings, readiness, routes, || async {})
+}
+
+/// [`run`], with `stopping` awaited first when a stop is asked for, while every stream is still
+/// open: what it sends them (a job's last events, say) reaches them before they are ended.
+pub fn run_with_stop<F, S, Fut>(
+    identity: Identity,
+    settings: &ServeSettings,
+    readiness: Readiness,
+    routes: F,
+    stopping: S,
+) -> std::process::ExitCode
+where
+    F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    S: FnOnce() -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
+{
+    let served = serve(identity, settings, readiness, routes, stopping);
+    match actix_web::rt::System::new().block_on(served) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err}");
@@ -168,14 +200,17 @@ pub fn background_runtime(name: &str) -> std::io::Result<tokio::runtime::Runtime
 /// running jobs are cancelled (and end with a failed completion), no new connection is taken,
 /// and streams still open get the grace period to finish. Handlers reach the jobs as
 /// `web::Data<Jobs>`.
-async fn serve<F>(
+async fn serve<F, S, Fut>(
     identity: Identity,
     settings: &ServeSettings,
     readiness: Readiness,
     routes: F,
+    stopping: S,
 ) -> std::io::Result<()>
 where
     F: Fn(&mut web::ServiceConfig) + Clone + Send + 'static,
+    S: FnOnce() -> Fut + 'static,
+    Fut: std::future::Future<Output = ()> + 'static,
 {
     let status = web::Data::new(Status {
         identity,
@@ -184,6 +219,7 @@ where
     let body_limit = settings
         .max_body_bytes
         .unwrap_or(identity.default_max_body_bytes);
+    let bind = settings.address(identity.default_bind);
     let origins = settings.cors_origins.clone();
     let jobs = Jobs::new(settings.keep_alive());
     let app_jobs = web::Data::new(jobs.clone());
@@ -191,6 +227,8 @@ where
     let main = HttpServer::new(move || {
         App::new()
             .wrap(cors(&origins))
+            // Outermost, so that it also sees what CORS refuses.
+            .wrap(ErrorHandlers::new().default_handler(json_errors))
             .app_data(app_status.clone())
             .app_data(app_jobs.clone())
             .app_data(
@@ -198,6 +236,7 @@ where
                     .limit(body_limit)
                     .error_handler(json_payload_error),
             )
+            .app_data(web::QueryConfig::default().error_handler(query_error))
             .configure(status_routes)
             .configure(routes.clone())
             .default_service(web::to(not_found))
@@ -205,8 +244,10 @@ where
     .workers(settings.http_workers.max(1))
     .disable_signals()
     .shutdown_timeout(settings.shutdown_grace_secs)
-    .bind((settings.bind, settings.port))
-    .map_err(|err| cannot_listen(settings, settings.port, "PORT", err))?;
+    .bind((bind, settings.port))
+    .map_err(|err| cannot_listen(bind, settings.port, "PORT", err))?;
+    // Before "listening on", which is what a supervisor (or a test) waits for.
+    warn_if_reachable(bind);
     for address in main.addrs() {
         tracing::info!(worker = identity.name, "listening on http://{address}");
     }
@@ -224,8 +265,8 @@ where
         .workers(1)
         .disable_signals()
         .shutdown_timeout(settings.shutdown_grace_secs)
-        .bind((settings.bind, port))
-        .map_err(|err| cannot_listen(settings, port, "PORT_HEALTH", err))?;
+        .bind((bind, port))
+        .map_err(|err| cannot_listen(bind, port, "PORT_HEALTH", err))?;
         for address in health.addrs() {
             tracing::info!(worker = identity.name, "health on http://{address}");
         }
@@ -236,6 +277,7 @@ where
     actix_web::rt::spawn(async move {
         stop_signal().await;
         tracing::info!("shutting down: ending running jobs, then closing");
+        stopping().await;
         jobs.shut_down();
         for handle in handles {
             handle.stop(true).await;
@@ -248,19 +290,24 @@ where
 }
 
 /// A bind failure that says which setting to change.
-fn cannot_listen(
-    settings: &ServeSettings,
-    port: u16,
-    variable: &str,
-    err: std::io::Error,
-) -> std::io::Error {
+fn cannot_listen(bind: IpAddr, port: u16, variable: &str, err: std::io::Error) -> std::io::Error {
     std::io::Error::new(
         err.kind(),
-        format!(
-            "cannot listen on {}:{port}: {err}; set {variable} to a free port",
-            settings.bind
-        ),
+        format!("cannot listen on {bind}:{port}: {err}; set {variable} to a free port"),
     )
+}
+
+/// Says so when other machines can reach the server: Doctown has no authentication yet, so
+/// whoever reaches it can submit jobs and read every job.
+fn warn_if_reachable(bind: IpAddr) {
+    if !bind.is_loopback() {
+        tracing::warn!(
+            "bound to {bind}, which other machines can reach, and Doctown has no \
+             authentication yet: anyone who can connect can submit jobs and read every job and \
+             docpack; set DOCTOWN_BIND=127.0.0.1 (--bind) to serve this machine only, or put the \
+             server behind a proxy that authenticates"
+        );
+    }
 }
 
 /// Resolves on SIGTERM (how containers are stopped) or Ctrl-C.
@@ -299,6 +346,55 @@ fn cors(origins: &[String]) -> Cors {
         };
     }
     cors
+}
+
+/// Turns an error answer that is not JSON (actix's own, such as a refused CORS preflight) into
+/// the JSON body every error has, keeping its status and its words.
+fn json_errors<B>(response: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>>
+where
+    B: MessageBody + 'static,
+{
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    if is_json {
+        return Ok(ErrorHandlerResponse::Response(
+            response.map_into_left_body(),
+        ));
+    }
+    Ok(ErrorHandlerResponse::Future(Box::pin(async move {
+        let status = response.status();
+        let (request, answer) = response.into_parts();
+        let said = actix_web::body::to_bytes(answer.into_body())
+            .await
+            .map(|body| String::from_utf8_lossy(&body).trim().to_owned())
+            .unwrap_or_default();
+        let reason = status.canonical_reason().unwrap_or("error");
+        let code = reason.to_ascii_lowercase().replace([' ', '-'], "_");
+        let message = if said.is_empty() {
+            reason.to_owned()
+        } else {
+            said
+        };
+        let error = ApiError::new(status, &code, message).error_response();
+        Ok(ServiceResponse::new(request, error).map_into_right_body())
+    })))
+}
+
+/// Answers a query string that does not fit the route's parameters.
+fn query_error(err: QueryPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+    let reason = match &err {
+        QueryPayloadError::Deserialize(inner) => inner.to_string(),
+        other => other.to_string(),
+    };
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_query",
+        format!("the query string is not valid: {reason}; see the API's description of this route"),
+    )
+    .into()
 }
 
 /// `GET /health` and `GET /ping`.

@@ -9,14 +9,10 @@ use doctown_events::sse;
 #[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 #[command(next_help_heading = "Server settings")]
 pub struct ServeSettings {
-    /// The address to listen on.
-    #[arg(
-        long,
-        env = "DOCTOWN_BIND",
-        default_value = "0.0.0.0",
-        value_name = "ADDRESS"
-    )]
-    pub bind: IpAddr,
+    /// The address to listen on (the binary's own default when unset: every interface for
+    /// workers and the coordinator, which run in containers; loopback for `doctown serve`).
+    #[arg(long, env = "DOCTOWN_BIND", value_name = "ADDRESS")]
+    pub bind: Option<IpAddr>,
 
     /// The port of the work endpoints, and of /health and /ping unless --health-port is set
     /// (0 picks a free port, logged at start).
@@ -71,6 +67,11 @@ pub struct ServeSettings {
 }
 
 impl ServeSettings {
+    /// The address to listen on: the one configured, else `default`.
+    pub fn address(&self, default: IpAddr) -> IpAddr {
+        self.bind.unwrap_or(default)
+    }
+
     /// The keep-alive interval of event streams (at least a second).
     pub fn keep_alive(&self) -> Duration {
         Duration::from_secs(self.sse_keep_alive_secs.max(1))
