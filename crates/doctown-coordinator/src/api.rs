@@ -8,7 +8,7 @@ use actix_web::http::{Method, StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use doctown_common::JobId;
 use doctown_events::Envelope;
-use doctown_storage::StorageError;
+use doctown_storage::{StorageError, verified};
 use doctown_worker::{ApiError, Jobs, ValidJson, attachment, event_stream};
 use serde::Deserialize;
 use serde_json::json;
@@ -275,8 +275,8 @@ async fn events<Q: Queue + 'static, S: JobStore>(
 
 /// Sends the job's events after `after` to `sender`: the stored ones, then the live ones,
 /// reading the store again whenever the live ones skip a number (a watcher fallen behind, or
-/// two appends arriving out of order); ends after `job.completed`, or when `stop` is cancelled
-/// (the client went away).
+/// two appends arriving out of order); ends after `job.completed` (at once when `after` is at
+/// or past it), or when `stop` is cancelled (the client went away).
 async fn follow(
     store: &impl JobStore,
     job_id: JobId,
@@ -307,8 +307,19 @@ async fn follow(
                 }
             }
             replay = false;
+            // A finished job's stream resumed at or past its end (what a browser's EventSource
+            // does when it reconnects after `job.completed`) has nothing more to come.
+            if store
+                .stream_end(job_id)
+                .await?
+                .is_some_and(|end| end <= after)
+            {
+                return Ok(());
+            }
         }
         let received = tokio::select! {
+            // What was sent before a stop (an interrupted job's last events) goes out first.
+            biased;
             received = live.recv() => received,
             () = stop.cancelled() => return Ok(()),
         };
@@ -348,11 +359,33 @@ async fn docpack<Q: Queue + 'static, S: JobStore>(
         ));
     };
     let storage = engine.storage();
+    let gone = || {
+        ApiError::new(
+            StatusCode::GONE,
+            "docpack_gone",
+            format!(
+                "the docpack of job {job_id} is no longer in storage ({}); submit the job again",
+                docpack.storage_key
+            ),
+        )
+    };
     if let Some(url) = storage
         .download_url(&docpack.storage_key)
         .await
         .map_err(storage_failed)?
     {
+        // The store serves the bytes; its key is their checksum, and its size is checked here.
+        let size = storage
+            .size(&docpack.storage_key)
+            .await
+            .map_err(storage_failed)?
+            .ok_or_else(gone)?;
+        if size != docpack.size_bytes {
+            return Err(storage_failed(StorageError::Mismatch {
+                key: docpack.storage_key,
+                what: format!("{size} bytes instead of {}", docpack.size_bytes),
+            }));
+        }
         return Ok(HttpResponse::Found()
             .insert_header((header::LOCATION, url))
             .finish());
@@ -361,16 +394,15 @@ async fn docpack<Q: Queue + 'static, S: JobStore>(
         .open(&docpack.storage_key)
         .await
         .map_err(storage_failed)?
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::GONE,
-                "docpack_gone",
-                format!(
-                    "the docpack of job {job_id} is no longer in storage ({}); submit the job again",
-                    docpack.storage_key
-                ),
-            )
-        })?;
+        .ok_or_else(gone)?;
+    // What is sent is what the job recorded: its size checked now, its checksum as it streams.
+    let object = verified(
+        &docpack.storage_key,
+        object,
+        Some(docpack.size_bytes),
+        &docpack.checksum,
+    )
+    .map_err(storage_failed)?;
     Ok(attachment(
         &format!("{}.docpack", docpack.docpack_id),
         "application/gzip",

@@ -1,12 +1,17 @@
 //! The store in the process's memory, for `doctown serve`: the same contract as PostgreSQL's,
 //! gone when the process stops.
+//!
+//! A process that runs job after job must not grow with them: a stage's results are forgotten
+//! when its job ends, and only the [`FULL_STREAMS_KEPT`] most recently finished jobs keep their
+//! whole event streams; older ones keep their `job.*` events (created, stage changes, failure,
+//! completion), a few hundred bytes, so their streams still replay how they ended.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use chrono::Utc;
 use doctown_common::JobId;
-use doctown_events::{Envelope, ErrorInfo, JobStatus};
+use doctown_events::{Envelope, ErrorInfo, JobStatus, Payload};
 
 use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError};
 
@@ -24,6 +29,25 @@ struct State {
     events: HashMap<JobId, Vec<Envelope>>,
     results: HashMap<(JobId, String, String), Vec<u8>>,
     docpacks: HashMap<JobId, DocpackRecord>,
+    /// The sequence of each finished job's `job.completed`.
+    ends: HashMap<JobId, u64>,
+    /// Finished jobs whose streams are still whole, the longest finished first.
+    whole: VecDeque<JobId>,
+}
+
+/// How many finished jobs keep their whole event streams in memory; older ones keep their
+/// `job.*` events only.
+pub const FULL_STREAMS_KEPT: usize = 8;
+
+/// Whether `envelope` stays when a finished job's stream is cut down.
+fn kept_when_compacted(envelope: &Envelope) -> bool {
+    matches!(
+        envelope.payload,
+        Payload::JobCreated(_)
+            | Payload::JobStageChanged(_)
+            | Payload::JobFailed(_)
+            | Payload::JobCompleted(_)
+    )
 }
 
 impl State {
@@ -175,10 +199,33 @@ impl JobStore for MemoryStore {
         if !state.index.contains_key(&job_id) {
             return Err(unknown(job_id));
         }
+        // A cut-down stream keeps its last event, so numbering goes on from it.
+        let next = state
+            .events
+            .get(&job_id)
+            .and_then(|stream| stream.last())
+            .map_or(1, |last| last.sequence + 1);
+        let mut ended = None;
         let stream = state.events.entry(job_id).or_default();
-        for envelope in events.iter_mut() {
-            envelope.sequence = stream.len() as u64 + 1;
+        for (envelope, sequence) in events.iter_mut().zip(next..) {
+            envelope.sequence = sequence;
+            if matches!(envelope.payload, Payload::JobCompleted(_)) {
+                ended = Some(envelope.sequence);
+            }
             stream.push(envelope.clone());
+        }
+        if let Some(end) = ended {
+            state.ends.insert(job_id, end);
+            state.whole.push_back(job_id);
+            while state.whole.len() > FULL_STREAMS_KEPT {
+                let Some(oldest) = state.whole.pop_front() else {
+                    break;
+                };
+                if let Some(stream) = state.events.get_mut(&oldest) {
+                    stream.retain(kept_when_compacted);
+                    stream.shrink_to_fit();
+                }
+            }
         }
         Ok(())
     }
@@ -191,14 +238,17 @@ impl JobStore for MemoryStore {
     ) -> Result<Vec<Envelope>, StoreError> {
         let state = self.lock();
         let stream = state.events.get(&job_id).map_or(&[][..], Vec::as_slice);
-        let start = usize::try_from(after)
-            .unwrap_or(usize::MAX)
-            .min(stream.len());
+        // Sequences rise along the stream, with gaps where a finished stream was cut down.
+        let start = stream.partition_point(|envelope| envelope.sequence <= after);
         Ok(stream[start..]
             .iter()
             .take(limit as usize)
             .cloned()
             .collect())
+    }
+
+    async fn stream_end(&self, job_id: JobId) -> Result<Option<u64>, StoreError> {
+        Ok(self.lock().ends.get(&job_id).copied())
     }
 
     async fn put_result(

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use doctown_common::JobId;
-use doctown_events::{Envelope, ErrorInfo, JobStatus};
+use doctown_events::{Envelope, ErrorInfo, EventType, JobStatus};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
@@ -273,6 +273,20 @@ impl JobStore for PgStore {
         rows.iter()
             .map(|json| Envelope::from_json(json).map_err(|err| malformed("event", err)))
             .collect()
+    }
+
+    async fn stream_end(&self, job_id: JobId) -> Result<Option<u64>, StoreError> {
+        // `job.completed` is the last event of a job: one step back along the primary key.
+        let last: Option<(String, i64)> = sqlx::query_as(
+            "SELECT event_type, sequence FROM job_events WHERE job_id = $1 \
+             ORDER BY sequence DESC LIMIT 1",
+        )
+        .bind(uuid(job_id))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(last
+            .filter(|(event_type, _)| event_type == EventType::JobCompleted.as_str())
+            .map(|(_, sequence)| u64::try_from(sequence).unwrap_or(0)))
     }
 
     async fn put_result(

@@ -153,8 +153,33 @@ pub struct MemoryQueue {
 
 #[derive(Debug, Default)]
 struct Stream {
-    entries: Vec<Message>,
+    /// Messages some group has still to handle, by id. One is dropped once every group has
+    /// acknowledged it (or sent it to the dead letters), so a long-running process holds only
+    /// the work in flight.
+    entries: BTreeMap<usize, Message>,
+    /// The id the next message gets.
+    next_id: usize,
     groups: HashMap<String, Group>,
+}
+
+impl Stream {
+    fn push(&mut self, message: Message) -> usize {
+        let id = self.next_id;
+        self.entries.insert(id, message);
+        self.next_id += 1;
+        id
+    }
+
+    /// Drops entry `id` when no group still needs it.
+    fn release(&mut self, id: usize) {
+        let needed = self
+            .groups
+            .values()
+            .any(|group| id >= group.next || group.pending.contains_key(&id));
+        if !needed {
+            self.entries.remove(&id);
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -203,7 +228,12 @@ impl MemoryQueue {
         let timeout = self.options.visibility_timeout;
         let mut streams = self.lock();
         let entries = streams.entry(stream.to_owned()).or_default();
-        let state = entries.groups.entry(group.to_owned()).or_default();
+        let Stream {
+            entries: messages,
+            next_id,
+            groups,
+        } = entries;
+        let state = groups.entry(group.to_owned()).or_default();
         let mut handed = Vec::new();
         let mut dead = Vec::new();
         for (&index, pending) in &mut state.pending {
@@ -217,17 +247,23 @@ impl MemoryQueue {
                 dead.push(index);
                 continue;
             }
+            let Some(message) = messages.get(&index) else {
+                continue;
+            };
             pending.since = now;
             pending.deliveries += 1;
             handed.push(Delivery {
                 id: index.to_string(),
-                message: entries.entries[index].clone(),
+                message: message.clone(),
                 deliveries: pending.deliveries,
             });
         }
-        while handed.len() < count && state.next < entries.entries.len() {
+        while handed.len() < count && state.next < *next_id {
             let index = state.next;
             state.next += 1;
+            let Some(message) = messages.get(&index) else {
+                continue;
+            };
             state.pending.insert(
                 index,
                 Pending {
@@ -237,24 +273,27 @@ impl MemoryQueue {
             );
             handed.push(Delivery {
                 id: index.to_string(),
-                message: entries.entries[index].clone(),
+                message: message.clone(),
                 deliveries: 1,
             });
         }
+        for &index in &dead {
+            state.pending.remove(&index);
+        }
+        let next_timeout = state.pending.values().map(|p| p.since + timeout).min();
         let dead: Vec<Message> = dead
             .into_iter()
             .filter_map(|index| {
-                state.pending.remove(&index)?;
-                Some(entries.entries[index].clone())
+                let message = entries.entries.get(&index).cloned();
+                entries.release(index);
+                message
             })
             .collect();
-        let next_timeout = state.pending.values().map(|p| p.since + timeout).min();
         if !dead.is_empty() {
-            streams
-                .entry(dead_letter_stream(stream))
-                .or_default()
-                .entries
-                .extend(dead);
+            let letters = streams.entry(dead_letter_stream(stream)).or_default();
+            for message in dead {
+                letters.push(message);
+            }
         }
         (handed, next_timeout)
     }
@@ -270,12 +309,11 @@ impl Queue for MemoryQueue {
     }
 
     async fn publish(&self, stream: &str, message: &Message) -> Result<String, QueueError> {
-        let id = {
-            let mut streams = self.lock();
-            let entries = &mut streams.entry(stream.to_owned()).or_default().entries;
-            entries.push(message.clone());
-            entries.len() - 1
-        };
+        let id = self
+            .lock()
+            .entry(stream.to_owned())
+            .or_default()
+            .push(message.clone());
         self.published.notify_waiters();
         Ok(id.to_string())
     }
@@ -327,12 +365,11 @@ impl Queue for MemoryQueue {
 
     async fn ack(&self, stream: &str, group: &str, id: &str) -> Result<(), QueueError> {
         let index = Self::index(stream, id)?;
-        if let Some(state) = self
-            .lock()
-            .get_mut(stream)
-            .and_then(|s| s.groups.get_mut(group))
+        if let Some(entries) = self.lock().get_mut(stream)
+            && let Some(state) = entries.groups.get_mut(group)
+            && state.pending.remove(&index).is_some()
         {
-            state.pending.remove(&index);
+            entries.release(index);
         }
         Ok(())
     }
@@ -341,7 +378,63 @@ impl Queue for MemoryQueue {
         Ok(self
             .lock()
             .get(&dead_letter_stream(stream))
-            .map(|s| s.entries.clone())
+            .map(|s| s.entries.values().cloned().collect())
             .unwrap_or_default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(key: &str) -> Message {
+        Message {
+            job_id: JobId::generate(),
+            key: key.to_owned(),
+            body: serde_json::Value::Null,
+        }
+    }
+
+    fn held(queue: &MemoryQueue, stream: &str) -> usize {
+        queue.lock().get(stream).map_or(0, |s| s.entries.len())
+    }
+
+    #[tokio::test]
+    async fn a_message_every_group_has_handled_is_not_kept() {
+        let options = QueueOptions {
+            visibility_timeout: Duration::ZERO,
+            max_deliveries: 1,
+        };
+        let queue = MemoryQueue::new(options);
+        for key in ["a", "b", "c"] {
+            queue.publish("s", &message(key)).await.unwrap();
+        }
+        let wait = Duration::from_millis(1);
+        let first = queue.receive("s", "g1", "c", 2, wait).await.unwrap();
+        queue.receive("s", "g2", "c", 3, wait).await.unwrap();
+        assert_eq!(held(&queue, "s"), 3);
+        for delivery in &first {
+            queue.ack("s", "g1", &delivery.id).await.unwrap();
+        }
+        // The second group still holds them, unacknowledged.
+        assert_eq!(held(&queue, "s"), 3);
+        for delivery in &first {
+            queue.ack("s", "g2", &delivery.id).await.unwrap();
+        }
+        assert_eq!(held(&queue, "s"), 1);
+        // The third goes to the dead letters of the second group once out of deliveries, and
+        // the first group takes it and acknowledges it.
+        let third = queue.receive("s", "g1", "c", 1, wait).await.unwrap();
+        queue.ack("s", "g1", &third[0].id).await.unwrap();
+        assert_eq!(held(&queue, "s"), 1);
+        assert!(
+            queue
+                .receive("s", "g2", "c", 1, wait)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(held(&queue, "s"), 0);
+        assert_eq!(queue.dead_letters("s").await.unwrap().len(), 1);
     }
 }

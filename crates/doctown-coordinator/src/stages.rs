@@ -18,7 +18,7 @@ use doctown_ingest::{IngestJob, InvalidRequest, run_job};
 use doctown_pipeline::{
     PipelineSettings, Summaries, VectorCache, document, embed_batch, write_docpack_file,
 };
-use doctown_storage::{Store, docpack_key};
+use doctown_storage::{Store, docpack_key, is_checksum};
 use doctown_worker::Readiness;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -536,7 +536,7 @@ impl Stages {
                     })?
                     .map_err(StageError::Failed)?
             };
-            let key = docpack_key(written.docpack_id.as_deref().unwrap_or_default());
+            let key = docpack_key(written.checksum.as_deref().unwrap_or_default());
             storage.put(&key, &path).await.map_err(|err| {
                 StageError::Failed(ErrorInfo::new("storage_failed", err.to_string()))
             })?;
@@ -553,23 +553,37 @@ impl Stages {
             .post("/pack", &PackRequest { job_id, contents })
             .await?;
         let docpack_id = packed.docpack_id.as_deref().unwrap_or_default();
-        let stored = storage
-            .open(&docpack_key(docpack_id))
-            .await
-            .map_err(|err| {
-                StageError::Unavailable(format!("cannot check the packer's docpack: {err}"))
-            })?;
-        if stored.is_none() {
+        let checksum = packed.checksum.as_deref().unwrap_or_default();
+        if !is_checksum(checksum) {
             return Err(StageError::Failed(ErrorInfo::new(
+                "invalid_answer",
+                "the packer worker's answer has no valid `checksum`; check that the packers \
+                 run the coordinator's version",
+            )));
+        }
+        let stored = storage.size(&docpack_key(checksum)).await.map_err(|err| {
+            StageError::Unavailable(format!("cannot check the packer's docpack: {err}"))
+        })?;
+        match stored {
+            Some(size) if size == packed.size_bytes => Ok(packed),
+            Some(size) => Err(StageError::Failed(ErrorInfo::new(
+                "storage_failed",
+                format!(
+                    "the packer worker said docpack {docpack_id} has {} bytes, but {size} are \
+                     stored under its checksum; check that the packers and the coordinator \
+                     share storage that nothing else writes to",
+                    packed.size_bytes
+                ),
+            ))),
+            None => Err(StageError::Failed(ErrorInfo::new(
                 "storage_failed",
                 format!(
                     "a packer worker stored docpack {docpack_id} where the coordinator cannot \
                      read it; give the packers and the coordinator the same storage (the same \
                      DOCTOWN_S3_* bucket, or the same DOCTOWN_STORAGE_DIR)"
                 ),
-            )));
+            ))),
         }
-        Ok(packed)
     }
 
     /// Health-checks the remote workers every few seconds until `stop`, reporting them in

@@ -151,6 +151,13 @@ pub trait JobStore: Clone + Send + Sync + 'static {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Envelope>, StoreError>> + Send;
 
+    /// The sequence number of the job's `job.completed`, the last event of every job, once
+    /// it is stored; a stream resumed at or after it has nothing more to wait for.
+    fn stream_end(
+        &self,
+        job_id: JobId,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+
     /// Keeps what `stage` made for the job under `key` (JSON), unless the job has ended; a
     /// second write of the same key keeps the first (a redelivered message's work is the same
     /// work).

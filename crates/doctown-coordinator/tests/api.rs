@@ -104,6 +104,24 @@ fn a_job_goes_from_post_to_docpack_with_every_event_in_order() {
     let resumed = coordinator.events(&job_id, Some(5));
     assert_eq!(resumed.first().unwrap().sequence, 6);
     assert_eq!(resumed.len(), events.len() - 5);
+    // Resumed at its end, or past it, a finished job's stream ends at once: what a browser's
+    // EventSource asks when it reconnects after `job.completed`.
+    for after in [last.sequence, last.sequence + 100] {
+        for request in [
+            client().get(coordinator.url(&format!("/jobs/{job_id}/events?after={after}"))),
+            client()
+                .get(coordinator.url(&format!("/jobs/{job_id}/events")))
+                .header("last-event-id", after.to_string()),
+        ] {
+            let body = request
+                .timeout(Duration::from_secs(10))
+                .send()
+                .unwrap()
+                .text()
+                .expect("the stream ends at once");
+            assert_eq!(body, "", "resumed after {after}");
+        }
+    }
 
     // The job, its docpack, and the list.
     let job: Value = coordinator.get(&format!("/jobs/{job_id}")).json().unwrap();
@@ -182,6 +200,65 @@ fn bad_requests_get_json_errors_that_say_what_to_do() {
         error(coordinator.get("/jobs/x/nothing"), 404)["code"],
         "not_found"
     );
+
+    // Every error is JSON, actix's own included: a malformed or unknown query parameter, a
+    // body that is an array, a preflight from an origin that is not allowed.
+    for path in [
+        "/jobs?limit=-1",
+        "/jobs?limit=abc",
+        "/jobs?priority=1",
+        &format!("{unknown_job}/events?after=abc"),
+    ] {
+        let body = error(coordinator.get(path), 400);
+        assert_eq!(body["code"], "invalid_query", "{path}: {body}");
+    }
+    let array = error(
+        coordinator
+            .worker
+            .post("/jobs", &json!(["https://github.com/octo/hello"])),
+        400,
+    );
+    assert!(
+        array["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a JSON object"),
+        "{array}"
+    );
+    let preflight = client()
+        .request(reqwest::Method::OPTIONS, coordinator.url("/jobs"))
+        .header("origin", "https://elsewhere.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .unwrap();
+    assert_eq!(preflight.status(), 400);
+    assert!(
+        preflight.json::<Value>().unwrap()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Origin is not allowed")
+    );
+
+    // A reference git would refuse never reaches GitHub; nor does another host's URL, and
+    // the API does not offer what only the command line takes.
+    for git_ref in ["../../../../user", "main\nHost: x", "a..b"] {
+        let refused = error(
+            coordinator.worker.post(
+                "/jobs",
+                &json!({"repo_url": "https://github.com/octo/hello", "git_ref": git_ref}),
+            ),
+            422,
+        );
+        assert_eq!(refused["field"], "git_ref", "{git_ref:?}");
+    }
+    let gitlab = error(
+        coordinator
+            .worker
+            .post("/jobs", &json!({"repo_url": "https://gitlab.com/a/b"})),
+        422,
+    );
+    let message = gitlab["message"].as_str().unwrap();
+    assert!(!message.contains("local folder"), "{message}");
 }
 
 #[test]

@@ -6,8 +6,11 @@
 mod support;
 
 use doctown_common::JobId;
-use doctown_coordinator::{DocpackRecord, JobStore, MemoryStore, PgStore};
-use doctown_events::{ErrorInfo, EventContext, EventEmitter, FileSkipped, JobStatus, SkipReason};
+use doctown_coordinator::{DocpackRecord, FULL_STREAMS_KEPT, JobStore, MemoryStore, PgStore};
+use doctown_events::{
+    ErrorInfo, EventContext, EventEmitter, FileSkipped, JobCompleted, JobCreated, JobStatus,
+    SkipReason,
+};
 use support::Scratch;
 
 fn event(job_id: JobId) -> doctown_events::Envelope {
@@ -131,6 +134,71 @@ async fn events_are_numbered_as_stored_and_read_back_in_order(store: &impl JobSt
         [first[0].clone()]
     );
     assert!(store.events_after(id, 3, 10).await.unwrap().is_empty());
+
+    // The stream has no end until its `job.completed` is stored.
+    assert_eq!(store.stream_end(id).await.unwrap(), None);
+    let emitter = EventEmitter::new(id, EventContext::default(), "doctown-test/0");
+    let mut end = vec![emitter.finish(
+        JobCompleted {
+            docpack_id: None,
+            duration_ms: 1,
+        },
+        Ok(()),
+    )];
+    store.append_events(id, &mut end).await.unwrap();
+    assert_eq!(store.stream_end(id).await.unwrap(), Some(4));
+}
+
+/// `doctown serve` runs job after job: finished jobs beyond the last few keep only their
+/// `job.*` events, numbered as they were.
+#[tokio::test]
+async fn the_memory_store_cuts_down_the_streams_of_older_finished_jobs() {
+    let store = MemoryStore::new();
+    let mut jobs = Vec::new();
+    for _ in 0..=FULL_STREAMS_KEPT {
+        let id = JobId::generate();
+        store
+            .create_job(id, "https://github.com/o/r", None)
+            .await
+            .unwrap();
+        let emitter = EventEmitter::new(id, EventContext::default(), "doctown-test/0");
+        let mut events = vec![
+            emitter.emit(JobCreated {
+                repo_url: "https://github.com/o/r".into(),
+                git_ref: None,
+            }),
+            event(id),
+            event(id),
+            emitter.finish(
+                JobCompleted {
+                    docpack_id: None,
+                    duration_ms: 1,
+                },
+                Ok(()),
+            ),
+        ];
+        store.append_events(id, &mut events).await.unwrap();
+        jobs.push(id);
+    }
+    let sequences = |events: Vec<doctown_events::Envelope>| -> Vec<u64> {
+        events.iter().map(|e| e.sequence).collect()
+    };
+    let oldest = jobs[0];
+    assert_eq!(
+        sequences(store.events_after(oldest, 0, 10).await.unwrap()),
+        [1, 4]
+    );
+    assert_eq!(
+        sequences(store.events_after(oldest, 1, 10).await.unwrap()),
+        [4]
+    );
+    assert_eq!(store.stream_end(oldest).await.unwrap(), Some(4));
+    for &kept in &jobs[1..] {
+        assert_eq!(
+            sequences(store.events_after(kept, 0, 10).await.unwrap()),
+            [1, 2, 3, 4]
+        );
+    }
 }
 
 async fn results_are_kept_once_and_only_while_the_job_runs(store: &impl JobStore) {

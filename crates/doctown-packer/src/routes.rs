@@ -1,4 +1,4 @@
-//! `POST /pack` and `GET /docpacks/{id}`.
+//! `POST /pack` and `GET /docpacks/{checksum}`.
 
 use std::io::{BufWriter, Write};
 use std::sync::Arc;
@@ -13,7 +13,7 @@ use doctown_docpack::{
     SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
 };
 use doctown_events::{ErrorInfo, EventContext, EventEmitter, PackCompleted, PackStarted};
-use doctown_storage::{Store, docpack_key};
+use doctown_storage::{StorageError, Store, docpack_key, is_checksum, verified};
 use doctown_worker::{ApiError, Jobs, ValidJson, accepts, attachment, job_id, stream_task};
 use serde::Deserialize;
 
@@ -38,7 +38,7 @@ impl PackService {
         config
             .app_data(web::Data::new(self.clone()))
             .route("/pack", web::post().to(pack))
-            .route("/docpacks/{id}", web::get().to(download));
+            .route("/docpacks/{checksum}", web::get().to(download));
     }
 }
 
@@ -215,7 +215,9 @@ async fn build_and_store(
     .await
     .map_err(|err| failed("internal", format!("the packing thread failed: {err}")))??;
     let (file, manifest, size, checksum) = written;
-    let key = docpack_key(&manifest.docpack_id);
+    // Named by its bytes: a docpack of the same members with another manifest (another time,
+    // another URL) is another file under another key, and never replaces this one.
+    let key = docpack_key(&checksum);
     service
         .store
         .put(&key, file.path())
@@ -236,7 +238,7 @@ async fn build_and_store(
                 .as_deref()
                 .unwrap_or("")
                 .trim_end_matches('/'),
-            manifest.docpack_id
+            checksum
         ),
     };
     Ok(PackCompleted {
@@ -308,36 +310,42 @@ async fn pack(
 }
 
 /// `GET /docpacks/{id}`: streams a stored docpack.
+/// `GET /docpacks/{checksum}`: the docpack whose file has that SHA-256, checked as it is sent.
 async fn download(
     service: web::Data<PackService>,
-    id: web::Path<String>,
+    checksum: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
-    if id.len() != 64
-        || !id
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    let checksum = checksum.into_inner();
+    if !is_checksum(&checksum) {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "invalid_id",
-            format!("{id:?} is not a docpack id (64 lowercase hex digits)"),
+            format!(
+                "`{}` is not a docpack's checksum (64 lowercase hex digits, the `checksum` \
+                 POST /pack answers)",
+                checksum.escape_debug()
+            ),
         ));
     }
+    let key = docpack_key(&checksum);
+    let storage_failed = |err: StorageError| {
+        ApiError::new(StatusCode::BAD_GATEWAY, "storage_failed", err.to_string())
+    };
     let object = service
         .store
-        .open(&docpack_key(&id))
+        .open(&key)
         .await
-        .map_err(|err| ApiError::new(StatusCode::BAD_GATEWAY, "storage_failed", err.to_string()))?
+        .map_err(storage_failed)?
         .ok_or_else(|| {
             ApiError::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
-                format!("no docpack {id} is stored here"),
+                format!("no docpack {checksum} is stored here"),
             )
         })?;
+    let object = verified(&key, object, None, &checksum).map_err(storage_failed)?;
     Ok(attachment(
-        &format!("{id}.docpack"),
+        &format!("{checksum}.docpack"),
         "application/gzip",
         object.size,
         object.body,

@@ -64,15 +64,45 @@ fn a_pack_is_stored_locally_and_downloaded() {
     let response = pack_json(&worker, &request(&contents));
     assert_eq!(response.status(), 200);
     let answer: Value = response.json().unwrap();
-    let id = answer["docpack_id"].as_str().unwrap().to_owned();
-    assert_eq!(answer["url"], format!("/docpacks/{id}"));
-    let bytes = check_download(&format!("{}/docpacks/{id}", worker.base), &answer);
+    let checksum = answer["checksum"].as_str().unwrap().to_owned();
+    assert_eq!(answer["url"], format!("/docpacks/{checksum}"));
+    let bytes = check_download(&format!("{}/docpacks/{checksum}", worker.base), &answer);
     // The same artifacts give the same docpack (only the time taken differs).
     let mut again: Value = pack_json(&worker, &request(&contents)).json().unwrap();
     again["duration_ms"] = answer["duration_ms"].clone();
     assert_eq!(again, answer);
-    let stored = std::fs::read(store.path().join(format!("docpacks/{id}.docpack"))).unwrap();
-    assert_eq!(stored, bytes);
+    let stored_path = store.path().join(format!("docpacks/{checksum}.docpack"));
+    assert_eq!(std::fs::read(&stored_path).unwrap(), bytes);
+
+    // The same members with another manifest (here a long repository URL) make another
+    // file, kept beside the first: neither replaces the other.
+    let mut other = contents.clone();
+    other.source.repo_url = format!("https://github.com/octo/{}", "x".repeat(5_000));
+    let other_answer: Value = pack_json(&worker, &request(&other)).json().unwrap();
+    assert_eq!(other_answer["docpack_id"], answer["docpack_id"]);
+    assert_ne!(other_answer["checksum"], answer["checksum"]);
+    check_download(&format!("{}/docpacks/{checksum}", worker.base), &answer);
+    let other_checksum = other_answer["checksum"].as_str().unwrap();
+    check_download(
+        &format!("{}/docpacks/{other_checksum}", worker.base),
+        &other_answer,
+    );
+
+    // Bytes changed in storage are not served as the docpack: the download breaks off
+    // before its end.
+    let mut damaged = bytes.clone();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&stored_path, &damaged).unwrap();
+    let download = client()
+        .get(format!("{}/docpacks/{checksum}", worker.base))
+        .send()
+        .unwrap()
+        .bytes();
+    assert!(
+        download.is_err() || download.unwrap().len() < bytes.len(),
+        "a damaged docpack was served whole"
+    );
     worker.wait_until_clean(std::time::Duration::from_secs(5));
 }
 
@@ -97,10 +127,10 @@ fn a_pack_streams_started_and_completed() {
     let Payload::PackCompleted(completed) = &last.payload else {
         panic!()
     };
-    let id = completed.docpack_id.as_deref().unwrap();
+    let checksum = completed.checksum.as_deref().unwrap();
     assert_eq!(
         completed.url.as_deref(),
-        Some(format!("https://packer.example/docpacks/{id}").as_str())
+        Some(format!("https://packer.example/docpacks/{checksum}").as_str())
     );
 }
 
@@ -187,9 +217,34 @@ fn a_pack_is_stored_in_s3_with_a_presigned_url() {
         "{url}"
     );
     let presigned = check_download(url, &answer);
-    let id = answer["docpack_id"].as_str().unwrap();
-    let through_worker = check_download(&format!("{}/docpacks/{id}", worker.base), &answer);
+    let checksum = answer["checksum"].as_str().unwrap();
+    let through_worker = check_download(&format!("{}/docpacks/{checksum}", worker.base), &answer);
     assert_eq!(presigned, through_worker);
+}
+
+#[test]
+fn a_body_over_the_default_limit_is_refused_before_it_is_read() {
+    use std::io::{Read, Write};
+    let store = tempfile::tempdir().unwrap();
+    let worker = packer(&[("DOCTOWN_STORAGE_DIR", store.path().to_str().unwrap())]);
+    // Announced, not sent: the answer comes from the length alone.
+    let address = worker.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "POST /pack HTTP/1.1\r\nhost: {address}\r\ncontent-type: application/json\r\n\
+         accept: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        129 * 1024 * 1024
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(
+        answer.contains("over the 134217728-byte limit")
+            && answer.contains("DOCTOWN_MAX_BODY_BYTES"),
+        "{answer}"
+    );
 }
 
 #[test]

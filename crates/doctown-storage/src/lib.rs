@@ -12,7 +12,8 @@ use std::path::Path;
 
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
-use futures_util::stream::BoxStream;
+use futures_util::stream::{BoxStream, StreamExt};
+use sha2::{Digest, Sha256};
 
 pub use local::LocalStore;
 pub use s3::{S3Settings, S3Store};
@@ -34,14 +35,18 @@ impl std::fmt::Debug for Object {
     }
 }
 
-/// Somewhere to keep objects by key (`docpacks/<id>.docpack`).
+/// Somewhere to keep objects by key (`docpacks/<checksum>.docpack`).
 pub trait Store: Send + Sync + std::fmt::Debug {
     /// Stores the file at `file` under `key`, replacing what was there; readers never see a
-    /// partly written object.
+    /// partly written object. Callers key objects by their content ([`docpack_key`]), so what
+    /// a key holds never changes.
     fn put<'a>(&'a self, key: &'a str, file: &'a Path) -> BoxFuture<'a, Result<(), StorageError>>;
 
     /// The object under `key`, or `None` when there is none.
     fn open<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<Object>, StorageError>>;
+
+    /// The size of the object under `key`, or `None` when there is none (a HEAD, not a read).
+    fn size<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<u64>, StorageError>>;
 
     /// A URL that downloads `key` without credentials, when the store can make one (a
     /// pre-signed URL); `None` when downloads go through the worker.
@@ -84,9 +89,102 @@ pub enum StorageError {
     /// The settings are incomplete.
     #[error("{0}")]
     Settings(String),
+    /// The object under a key is not what was recorded of it.
+    #[error(
+        "the object stored under {key} is not the one recorded ({what}); it was changed or \
+         damaged in storage: store it again (submit the job again)"
+    )]
+    Mismatch {
+        /// The key.
+        key: String,
+        /// What differs.
+        what: String,
+    },
 }
 
-/// The key of a docpack: `docpacks/<docpack_id>.docpack`.
-pub fn docpack_key(docpack_id: &str) -> String {
-    format!("docpacks/{docpack_id}.docpack")
+/// The key of a docpack: `docpacks/<checksum>.docpack`, named by the SHA-256 of its bytes
+/// (lowercase hex), so two different files never share a key and storing the same file twice
+/// changes nothing.
+pub fn docpack_key(checksum: &str) -> String {
+    format!("docpacks/{checksum}.docpack")
+}
+
+/// Whether `text` is a SHA-256 as keys and records write it: 64 lowercase hex digits.
+pub fn is_checksum(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// `object` (stored under `key`) checked against what was recorded of it: its size at once,
+/// when one is given, and its SHA-256 as it streams. The last piece of the body is held back
+/// until the whole has been hashed, so a reader never receives a complete body whose checksum
+/// is wrong: the stream ends in an error instead.
+pub fn verified(
+    key: &str,
+    object: Object,
+    size: Option<u64>,
+    sha256: &str,
+) -> Result<Object, StorageError> {
+    let mismatch = |what: String| StorageError::Mismatch {
+        key: key.to_owned(),
+        what,
+    };
+    if let Some(size) = size
+        && size != object.size
+    {
+        return Err(mismatch(format!("{} bytes instead of {size}", object.size)));
+    }
+    struct State {
+        body: BoxStream<'static, io::Result<Bytes>>,
+        hasher: Option<Sha256>,
+        held: Option<Bytes>,
+        expected: String,
+        key: String,
+    }
+    let state = State {
+        body: object.body,
+        hasher: Some(Sha256::new()),
+        held: None,
+        expected: sha256.to_owned(),
+        key: key.to_owned(),
+    };
+    let body = futures_util::stream::unfold(state, |mut state| async move {
+        loop {
+            let hasher = state.hasher.as_mut()?;
+            match state.body.next().await {
+                Some(Ok(piece)) => {
+                    hasher.update(&piece);
+                    if let Some(previous) = state.held.replace(piece) {
+                        return Some((Ok(previous), state));
+                    }
+                }
+                Some(Err(err)) => {
+                    state.hasher = None;
+                    return Some((Err(err), state));
+                }
+                None => {
+                    let digest = state.hasher.take()?.finalize();
+                    let actual: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+                    if actual == state.expected {
+                        let last = state.held.take()?;
+                        return Some((Ok(last), state));
+                    }
+                    tracing::error!(
+                        key = state.key,
+                        expected = state.expected,
+                        actual,
+                        "a stored object's checksum differs from its record; its download was cut"
+                    );
+                    let err = io::Error::other(format!(
+                        "the object stored under {} does not have the recorded checksum",
+                        state.key
+                    ));
+                    return Some((Err(err), state));
+                }
+            }
+        }
+    });
+    Ok(Object {
+        size: object.size,
+        body: body.boxed(),
+    })
 }

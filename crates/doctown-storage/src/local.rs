@@ -94,6 +94,17 @@ impl Store for LocalStore {
         })
     }
 
+    fn size<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
+        Box::pin(async move {
+            let path = self.path(key)?;
+            match tokio::fs::metadata(&path).await {
+                Ok(metadata) => Ok(Some(metadata.len())),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(err) => Err(local("read", &path)(err)),
+            }
+        })
+    }
+
     fn download_url<'a>(
         &'a self,
         _key: &'a str,

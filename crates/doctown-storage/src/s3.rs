@@ -132,6 +132,28 @@ impl Store for S3Store {
         })
     }
 
+    fn size<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<Option<u64>, StorageError>> {
+        Box::pin(async move {
+            match self
+                .client
+                .head_object()
+                .bucket(&self.settings.bucket)
+                .key(key)
+                .send()
+                .await
+            {
+                Ok(output) => Ok(Some(
+                    output
+                        .content_length()
+                        .and_then(|n| u64::try_from(n).ok())
+                        .unwrap_or_default(),
+                )),
+                Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+                Err(err) => Err(self.error("look up", key, err)),
+            }
+        })
+    }
+
     fn download_url<'a>(
         &'a self,
         key: &'a str,
