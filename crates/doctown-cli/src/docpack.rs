@@ -8,6 +8,8 @@ use std::path::Path;
 use doctown_common::{Error, SymbolId};
 use doctown_docpack::{Docpack, DocpackError, ReadLimits, read_docpack};
 
+use crate::shown::shown;
+
 /// The export formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum ExportFormat {
@@ -61,11 +63,13 @@ pub(crate) fn verify(path: &Path) -> Result<(), String> {
             for check in [
                 "schema version",
                 "manifest checksum",
-                "member list",
-                "member sizes and sha256",
+                "member list and declared sizes",
+                "member sizes and sha256, before parsing",
+                "archive end (gzip trailer, nothing after)",
                 "docpack id",
                 "member contents",
                 "statistics",
+                "references (graph edges, source-map paths)",
             ] {
                 println!("  passed  {check}");
             }
@@ -86,21 +90,22 @@ pub(crate) fn inspect(path: &Path) -> Result<(), String> {
     let stats = &manifest.statistics;
     let mut out = BufWriter::new(io::stdout().lock());
     let mut print = || -> io::Result<()> {
-        writeln!(out, "{}", path.display())?;
+        writeln!(out, "{}", shown(&path.display().to_string()))?;
         writeln!(out, "  id         {}", manifest.docpack_id)?;
         writeln!(out, "  format     {}", manifest.schema_version)?;
         writeln!(out, "  created    {}", manifest.created_at.to_rfc3339())?;
         writeln!(
             out,
             "  generator  {} {}",
-            manifest.generator.name, manifest.generator.version
+            shown(&manifest.generator.name),
+            shown(&manifest.generator.version)
         )?;
-        writeln!(out, "  source     {}", manifest.source.repo_url)?;
+        writeln!(out, "  source     {}", shown(&manifest.source.repo_url))?;
         if let Some(git_ref) = &manifest.source.git_ref {
-            writeln!(out, "  ref        {git_ref}")?;
+            writeln!(out, "  ref        {}", shown(git_ref))?;
         }
         if let Some(commit) = &manifest.source.commit_hash {
-            writeln!(out, "  commit     {commit}")?;
+            writeln!(out, "  commit     {}", shown(commit))?;
         }
         writeln!(
             out,
@@ -118,7 +123,10 @@ pub(crate) fn inspect(path: &Path) -> Result<(), String> {
         )?;
         let mut languages: Vec<_> = stats.languages.iter().collect();
         languages.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let languages: Vec<String> = languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
+        let languages: Vec<String> = languages
+            .iter()
+            .map(|(l, n)| format!("{} {n}", shown(l)))
+            .collect();
         if !languages.is_empty() {
             writeln!(out, "  languages: {}", languages.join(", "))?;
         }
@@ -135,7 +143,8 @@ pub(crate) fn inspect(path: &Path) -> Result<(), String> {
                 writeln!(
                     out,
                     "  {:>6} chunks  {}",
-                    cluster.member_count, cluster.label
+                    cluster.member_count,
+                    shown(&cluster.label)
                 )?;
             }
         }
@@ -149,8 +158,8 @@ pub(crate) fn inspect(path: &Path) -> Result<(), String> {
                     "  {:>6.3}  {:<9} {}  {}:{}",
                     node.centrality,
                     node.kind.id(),
-                    node.qualified_name,
-                    node.path,
+                    shown(&node.qualified_name),
+                    shown(&node.path),
                     node.line_range.start()
                 )?;
             }

@@ -5,11 +5,13 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use doctown_common::Error;
 use doctown_events::{Envelope, ErrorInfo, Payload, Status};
 use doctown_pipeline::{PipelineOutcome, PipelineSettings, run};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::ingest::{count, emitter, job, runtime_and_interrupt};
+use crate::shown::shown;
 
 /// How progress is shown.
 enum View {
@@ -55,8 +57,9 @@ impl Bars {
 
     /// A line for logs when stderr is not a terminal.
     fn line(&self, text: &str) {
+        let text = shown(text);
         if self.terminal {
-            self.all.println(text).ok();
+            self.all.println(&text).ok();
         } else {
             eprintln!("{text}");
         }
@@ -93,7 +96,7 @@ impl Bars {
             Payload::IngestFileDetected(file) => {
                 self.files += 1;
                 if let Some(bar) = &self.ingest {
-                    bar.set_message(format!("{} files · {}", self.files, file.path));
+                    bar.set_message(format!("{} files · {}", self.files, shown(&file.path)));
                 }
             }
             Payload::IngestChunkCreated(_) => {
@@ -209,6 +212,35 @@ fn default_output(input: &str) -> PathBuf {
     PathBuf::from(format!("{name}.docpack"))
 }
 
+/// Where the docpack goes, checked before any work: `-o` (a folder receives the default name),
+/// else the default name here; its folder must exist and take a new file.
+fn writable_output(output: Option<&Path>, input: &str) -> Result<PathBuf, String> {
+    let output = match output {
+        Some(path) if path.is_dir() => path.join(default_output(input)),
+        Some(path) => path.to_path_buf(),
+        None => default_output(input),
+    };
+    let folder = match output.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        return Err(format!(
+            "cannot write {}: the folder {} does not exist; create it, or choose another path \
+             with -o",
+            output.display(),
+            folder.display()
+        ));
+    }
+    // The docpack is written beside its destination, then renamed: try that now, not after
+    // the whole run.
+    tempfile::Builder::new()
+        .prefix(".doctown-")
+        .tempfile_in(folder)
+        .map_err(|err| Error::io("write in", folder, err).to_string())?;
+    Ok(output)
+}
+
 /// Runs `doctown generate`.
 pub(crate) fn generate(
     input: &str,
@@ -218,7 +250,7 @@ pub(crate) fn generate(
     settings: &PipelineSettings,
 ) -> Result<(), String> {
     let job = job(input, git_ref, &settings.ingest)?;
-    let output = output.map_or_else(|| default_output(input), Path::to_path_buf);
+    let output = writable_output(output, input)?;
     let emitter = emitter(&job);
     let mut view = if events {
         View::Events(BufWriter::new(io::stdout()))
@@ -292,7 +324,7 @@ fn print_summary(outcome: &PipelineOutcome) {
         .clusters
         .iter()
         .take(8)
-        .map(|(label, n)| format!("{label} ({n})"))
+        .map(|(label, n)| format!("{} ({n})", shown(label)))
         .collect();
     println!(
         "{}: {}{}",
@@ -342,7 +374,7 @@ fn print_summary(outcome: &PipelineOutcome) {
     );
     println!(
         "wrote {} ({}, sha256 {})",
-        outcome.path.display(),
+        shown(&outcome.path.display().to_string()),
         count(outcome.pack.size_bytes, "byte"),
         outcome.pack.checksum.as_deref().unwrap_or("?")
     );

@@ -10,6 +10,8 @@ use doctown_ingest::{IngestJob, IngestSettings, Source, ranked, run_job};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
+use crate::shown::shown;
+
 /// Where envelopes go: printed as JSON lines, or folded into a progress line.
 enum Output {
     Events(BufWriter<io::Stdout>),
@@ -39,7 +41,7 @@ impl Output {
                         *files += 1;
                         bar.set_message(format!(
                             "{files} files, {symbols} symbols, {chunks} chunks · {}",
-                            file.path
+                            shown(&file.path)
                         ));
                     }
                     Payload::IngestFileParsed(file) => *symbols += file.symbols.len() as u64,
@@ -186,7 +188,7 @@ fn print_summary(totals: &IngestCompleted) {
         }
         println!("\n{title:<24} {:>8}", "count");
         for (name, count) in rows {
-            println!("  {name:<22} {count:>8}");
+            println!("  {:<22} {count:>8}", shown(&name));
         }
     };
     let other = totals.files - totals.files_by_language.values().sum::<u64>();

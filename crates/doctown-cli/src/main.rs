@@ -5,6 +5,7 @@ mod docpack;
 mod generate;
 mod ingest;
 mod serve;
+mod shown;
 mod symbols;
 
 use std::io::IsTerminal;
@@ -13,6 +14,12 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
+
+/// mimalloc rather than glibc's allocator: `doctown serve` runs job after job on many threads,
+/// and glibc's per-thread arenas kept freed memory (its resident size rose by about 1 MB a job
+/// with nothing leaked; with one arena it stayed flat), where mimalloc gives it back.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli: Cli = doctown_config::parse();
@@ -93,7 +100,7 @@ fn run(command: Command) -> ExitCode {
     match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", shown::shown(&message));
             ExitCode::FAILURE
         }
     }

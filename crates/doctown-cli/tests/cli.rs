@@ -264,7 +264,7 @@ fn verify_passes_a_sound_docpack_and_names_the_failed_check() {
     );
     let report = String::from_utf8(output.stdout).unwrap();
     assert!(report.contains(": ok, docpack/1.0 "), "{report}");
-    assert_eq!(report.matches("  passed  ").count(), 7, "{report}");
+    assert_eq!(report.matches("  passed  ").count(), 9, "{report}");
 
     // One byte changed inside nodes.json, re-packed with valid tar and gzip framing.
     let bytes = std::fs::read(&path).unwrap();
@@ -414,4 +414,145 @@ fn settings_come_from_the_flag_then_the_variable_then_the_config_file() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(stderr.contains("`max-files` is not a setting"), "{stderr}");
+}
+
+#[test]
+fn inspect_escapes_control_characters_from_the_docpack() {
+    let temp = tempfile::tempdir().unwrap();
+    let path = temp.path().join("hostile.docpack");
+    let mut contents = doctown_testkit::docpack::sample_contents(false, false);
+    // Set the window title, then clear the screen.
+    contents.clusters[0].label = "\u{1b}]0;pwned\u{7}\u{1b}[2J".into();
+    contents.source.repo_url = "https://github.com/o/r\u{9b}31m".into();
+    std::fs::write(&path, doctown_testkit::docpack::written(contents)).unwrap();
+    let output = doctown(&["inspect", path.to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{9b}') && !text.contains('\u{7}'));
+    assert!(text.contains("\\u{1b}]0;pwned\\u{7}\\u{1b}[2J"), "{text}");
+    assert!(text.contains("https://github.com/o/r\\u{9b}31m"), "{text}");
+}
+
+/// `doctown generate` with the model, offline summaries, no caches and a temporary folder of
+/// its own.
+fn generate_command(tmpdir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_doctown"));
+    command
+        .env("DOCTOWN_MODEL_DIR", doctown_embedding::default_model_dir())
+        .env("DOCTOWN_OFFLINE", "true")
+        .env("DOCTOWN_NO_CACHE", "true")
+        .env("TMPDIR", tmpdir);
+    if let Ok(library) = std::env::var("ORT_DYLIB_PATH") {
+        command.env("ORT_DYLIB_PATH", library);
+    }
+    command
+}
+
+#[test]
+fn generate_checks_its_output_first_and_writes_a_file_as_the_umask_says() {
+    let temp = tempfile::tempdir().unwrap();
+    let tmpdir = temp.path().join("tmp");
+    std::fs::create_dir(&tmpdir).unwrap();
+    let fixtures = fixtures();
+
+    // A folder that does not exist is refused at once, before any work.
+    let started = std::time::Instant::now();
+    let output = generate_command(&tmpdir)
+        .args(["generate", fixtures.to_str().unwrap(), "-o"])
+        .arg(temp.path().join("missing/out.docpack"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("does not exist"), "{error}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    // A folder receives the docpack under its default name, made 0666 less the umask.
+    let folder = temp.path().join("out");
+    std::fs::create_dir(&folder).unwrap();
+    // The umask is set by a shell, which then runs the binary in its place.
+    let output = Command::new("sh")
+        .arg("-c")
+        .arg("umask 022; exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_doctown"))
+        .args(["generate", fixtures.to_str().unwrap(), "-o"])
+        .arg(&folder)
+        .envs(
+            generate_command(&tmpdir)
+                .get_envs()
+                .filter_map(|(k, v)| Some((k, v?))),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let written = folder.join("fixtures.docpack");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&written).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "{mode:o}");
+}
+
+#[test]
+fn sigterm_during_generate_removes_its_temporary_folder() {
+    let temp = tempfile::tempdir().unwrap();
+    let tmpdir = temp.path().join("tmp");
+    std::fs::create_dir(&tmpdir).unwrap();
+    // An archive, which is unpacked into a temporary folder, big enough to be stopped midway.
+    let archive = temp.path().join("big.tar.gz");
+    let gzip = flate2::write::GzEncoder::new(
+        std::fs::File::create(&archive).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut tar = tar::Builder::new(gzip);
+    for file in 0..400 {
+        let text: String = (0..30)
+            .map(|f| format!("def f_{file}_{f}(x):\n    return x + {f}\n\n\n"))
+            .collect();
+        let mut header = tar::Header::new_gnu();
+        header.set_size(text.len() as u64);
+        header.set_mode(0o644);
+        tar.append_data(&mut header, format!("pkg/m_{file}.py"), text.as_bytes())
+            .unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+    let out = temp.path().join("big.docpack");
+    let child = generate_command(&tmpdir)
+        .args([
+            "generate",
+            archive.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while std::fs::read_dir(&tmpdir).unwrap().next().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary folder appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let error = String::from_utf8_lossy(&output.stderr);
+    assert!(error.contains("interrupted"), "{error}");
+    let left: Vec<_> = std::fs::read_dir(&tmpdir).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(!out.exists());
 }

@@ -55,7 +55,7 @@ fn serve_runs_a_job_from_post_to_docpack_with_no_other_service() {
         ),
         drip: None,
     }]);
-    let (server, _storage) = serve(&[
+    let (server, storage) = serve(&[
         ("DOCTOWN_GITHUB_API_URL", github.base.as_str()),
         ("DOCTOWN_GITHUB_ARCHIVE_URL", github.base.as_str()),
     ]);
@@ -99,6 +99,46 @@ fn serve_runs_a_job_from_post_to_docpack_with_no_other_service() {
         .unwrap();
     assert_eq!(job["status"], "completed");
     assert_eq!(job["docpack"]["size_bytes"], bytes.len() as u64);
+    let download = |job_id: &str| {
+        client()
+            .get(format!("{}/jobs/{job_id}/docpack", server.base))
+            .send()
+            .unwrap()
+            .bytes()
+    };
+
+    // A second job on the same commit makes a docpack of its own (its manifest differs): the
+    // first job's download is still the file its record describes.
+    run_job(&server, "https://github.com/octo/hello");
+    assert_eq!(download(job_id).unwrap(), bytes);
+
+    // Bytes changed in storage are never served as the job's docpack.
+    let checksum = job["docpack"]["checksum"].as_str().unwrap();
+    let stored = storage.path().join(format!("docpacks/{checksum}.docpack"));
+    let mut damaged = std::fs::read(&stored).unwrap();
+    let middle = damaged.len() / 2;
+    damaged[middle] ^= 1;
+    std::fs::write(&stored, &damaged).unwrap();
+    let served = download(job_id);
+    assert!(
+        served.is_err() || served.unwrap().len() < bytes.len(),
+        "a damaged docpack was served whole"
+    );
+    // A shorter file is refused before anything is sent.
+    std::fs::write(&stored, &damaged[..10]).unwrap();
+    let response = client()
+        .get(format!("{}/jobs/{job_id}/docpack", server.base))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 502);
+    let error: Value = response.json().unwrap();
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not the one recorded"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -139,6 +179,178 @@ fn serve_serves_the_website_beside_the_api() {
     assert_eq!(missing.status(), 404);
     let error: Value = missing.json().unwrap();
     assert_eq!(error["error"]["code"], "not_found");
+}
+
+/// The resident memory of process `pid`, in KiB.
+fn resident_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Runs one job to its end on `server`.
+fn run_job(server: &Worker, repo_url: &str) {
+    let accepted: Value = server
+        .post("/jobs", &json!({ "repo_url": repo_url }))
+        .json()
+        .unwrap();
+    let job_id = accepted["job_id"].as_str().unwrap();
+    let events = client()
+        .get(format!("{}/jobs/{job_id}/events", server.base))
+        .send()
+        .unwrap();
+    let last = frames(events).last().unwrap();
+    assert_eq!(last.status, Some(Status::Success), "{:?}", last.error);
+}
+
+#[test]
+fn serve_stays_flat_over_many_jobs() {
+    // Forty files of a dozen functions each, each with a body of some length: a job's events
+    // and queued batches carry every chunk's text, which a leak would keep.
+    let sources: Vec<(String, String)> = (0..40)
+        .map(|file| {
+            let functions: String = (0..12)
+                .map(|function| {
+                    let body: String = (0..12)
+                        .map(|line| format!("    total = total + {line} * value_{file}_{function}\n"))
+                        .collect();
+                    format!(
+                        "def step_{file}_{function}(value_{file}_{function}):\n    \"\"\"Step {function}.\"\"\"\n    total = 0\n{body}    return total\n\n\n"
+                    )
+                })
+                .collect();
+            (format!("pkg/module_{file}.py"), functions)
+        })
+        .collect();
+    let files: Vec<(&str, &str)> = sources
+        .iter()
+        .map(|(path, text)| (path.as_str(), text.as_str()))
+        .collect();
+    let github = FakeGitHub::start(vec![FakeRepo {
+        owner: "octo",
+        name: "big",
+        default_branch: "main",
+        sha: SHA,
+        archive: github_zip("big", SHA, &files),
+        drip: None,
+    }]);
+    let cache = tempfile::tempdir().unwrap();
+    // Vectors cached, so each job after the first is quick.
+    let (server, _storage) = serve(&[
+        ("DOCTOWN_GITHUB_API_URL", github.base.as_str()),
+        ("DOCTOWN_GITHUB_ARCHIVE_URL", github.base.as_str()),
+        ("DOCTOWN_NO_CACHE", ""),
+        ("DOCTOWN_CACHE_DIR", cache.path().to_str().unwrap()),
+    ]);
+    let pid = server.child.id();
+    let url = "https://github.com/octo/big";
+    // Past the finished streams kept whole (and the allocator's warm-up), memory stops growing.
+    for _ in 0..20 {
+        run_job(&server, url);
+    }
+    let warm = resident_kib(pid);
+    for _ in 0..20 {
+        run_job(&server, url);
+    }
+    let after = resident_kib(pid);
+    eprintln!("doctown serve: {warm} KiB after 20 jobs, {after} KiB after 40");
+    assert!(
+        after <= warm + warm / 20,
+        "resident memory grew from {warm} KiB after 20 jobs to {after} KiB after 40"
+    );
+}
+
+#[test]
+fn a_stopped_serve_ends_its_running_jobs_streams_with_their_failure() {
+    // An archive sent slowly, so that the job is still being ingested at the stop.
+    let github = FakeGitHub::start(vec![FakeRepo {
+        owner: "octo",
+        name: "slow",
+        default_branch: "main",
+        sha: SHA,
+        archive: github_zip(
+            "slow",
+            SHA,
+            &[("src/lib.rs", &"pub fn f() {}\n".repeat(200))],
+        ),
+        drip: Some(std::time::Duration::from_millis(20)),
+    }]);
+    let (mut server, _storage) = serve(&[
+        ("DOCTOWN_GITHUB_API_URL", github.base.as_str()),
+        ("DOCTOWN_GITHUB_ARCHIVE_URL", github.base.as_str()),
+    ]);
+    let accepted: Value = server
+        .post(
+            "/jobs",
+            &json!({"repo_url": "https://github.com/octo/slow"}),
+        )
+        .json()
+        .unwrap();
+    let job_id = accepted["job_id"].as_str().unwrap().to_owned();
+    let stream = client()
+        .get(format!("{}/jobs/{job_id}/events", server.base))
+        .send()
+        .unwrap();
+    let watcher = std::thread::spawn(move || frames(stream).collect::<Vec<_>>());
+    // Until the archive is being downloaded.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !github.requests().iter().any(|r| r.path.contains("/zip/")) {
+        assert!(std::time::Instant::now() < deadline, "{}", server.log());
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    server.terminate();
+    let events = watcher.join().unwrap();
+    let last = events.last().unwrap();
+    assert!(
+        matches!(last.payload, Payload::JobCompleted(_)),
+        "{:?}",
+        last.payload
+    );
+    assert_eq!(last.status, Some(Status::Failed));
+    assert_eq!(last.error.as_ref().unwrap().code, "interrupted");
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e.payload, Payload::JobFailed(_))),
+        "{events:?}"
+    );
+    let status = doctown_testkit::process::wait_for_exit(
+        &mut server.child,
+        std::time::Duration::from_secs(20),
+    );
+    assert!(status.success(), "{status:?}: {}", server.log());
+}
+
+#[test]
+fn serve_listens_on_loopback_unless_told_otherwise_and_warns_when_told() {
+    let (server, _storage) = serve(&[("DOCTOWN_BIND", "")]);
+    assert!(
+        server.base.starts_with("http://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    assert_eq!(server.health()["worker"], "doctown-serve");
+    assert!(
+        !server.log().contains("no authentication"),
+        "{}",
+        server.log()
+    );
+    drop(server);
+
+    let (server, _storage) = serve(&[("DOCTOWN_BIND", "0.0.0.0")]);
+    assert!(
+        server.base.starts_with("http://0.0.0.0:"),
+        "{}",
+        server.base
+    );
+    let log = server.log();
+    assert!(
+        log.contains("no authentication") && log.contains("DOCTOWN_BIND=127.0.0.1"),
+        "{log}"
+    );
 }
 
 #[test]

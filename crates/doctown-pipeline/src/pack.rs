@@ -187,9 +187,13 @@ pub fn write_docpack_file(
         Some(folder) if !folder.as_os_str().is_empty() => folder,
         _ => Path::new("."),
     };
-    let file = tempfile::Builder::new()
-        .prefix(".doctown-")
-        .suffix(".docpack.partial")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".doctown-").suffix(".docpack.partial");
+    // A temporary file is made private (0600); the docpack is the user's file, made as any
+    // other: 0666 less the umask.
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let file = builder
         .tempfile_in(folder)
         .map_err(|err| io("write beside", err))?;
     let mut out = HashingWriter::new(BufWriter::new(file.as_file()));
