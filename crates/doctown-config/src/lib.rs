@@ -119,21 +119,36 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let mut command = P::command();
-    let mut warnings = Vec::new();
-    if let Some(path) = config {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            command.error(
-                clap::error::ErrorKind::Io,
-                format!(
-                    "cannot read the configuration file {}: {err}",
-                    path.display()
-                ),
-            )
-        })?;
-        (command, warnings) = with_config(command, &text, path)
-            .map_err(|message| P::command().error(clap::error::ErrorKind::InvalidValue, message))?;
-    }
+    let Some(path) = config else {
+        let matches = P::command().try_get_matches_from(args)?;
+        return Ok((P::from_arg_matches(&matches)?, Vec::new()));
+    };
+    let text = std::fs::read_to_string(path).map_err(|err| {
+        P::command().error(
+            clap::error::ErrorKind::Io,
+            format!(
+                "cannot read the configuration file {}: {err}",
+                path.display()
+            ),
+        )
+    })?;
+    parse_with_text(args, &text, path)
+}
+
+/// Parses `args` into `P` with the settings of the TOML text `config` (read from `origin`,
+/// which messages name) as defaults: [`parse_from`] without the file system.
+pub fn parse_with_text<P, I, T>(
+    args: I,
+    config: &str,
+    origin: &Path,
+) -> Result<(P, Vec<String>), clap::Error>
+where
+    P: Parser,
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let (command, warnings) = with_config(P::command(), config, origin)
+        .map_err(|message| P::command().error(clap::error::ErrorKind::InvalidValue, message))?;
     let matches = command.try_get_matches_from(args)?;
     Ok((P::from_arg_matches(&matches)?, warnings))
 }

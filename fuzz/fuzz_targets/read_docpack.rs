@@ -1,5 +1,5 @@
 //! Any bytes through the docpack reader: it must answer with a docpack or an error, never panic,
-//! hang or allocate without bound. Seeds: `seeds/`, real docpacks written by the writer.
+//! hang or allocate without bound. Seeds: `seeds/read_docpack/`, real docpacks from the writer.
 
 #![no_main]
 
@@ -13,6 +13,7 @@ fuzz_target!(|data: &[u8]| {
         max_manifest_bytes: 1 << 16,
         max_json_bytes: 1 << 22,
         max_embeddings_bytes: 1 << 22,
+        ..ReadLimits::default()
     };
     if let Ok(mut docpack) = read_docpack(data, Cursor::new(Vec::new()), &limits) {
         if let (Some(embeddings), Some(file)) = (docpack.embeddings.as_mut(), docpack.source_map.files.first()) {
