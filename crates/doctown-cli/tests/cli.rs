@@ -45,19 +45,23 @@ fn an_unknown_subcommand_is_a_usage_error() {
     );
 }
 
-fn fixtures() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../doctown-intel/tests/fixtures")
-}
-
-fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
+/// What `doctown ARGS` prints, having checked that it succeeded.
+fn succeeded(args: &[&str]) -> String {
     let output = doctown(args);
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout)
-        .unwrap()
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../doctown-intel/tests/fixtures")
+}
+
+fn json_lines(args: &[&str]) -> Vec<serde_json::Value> {
+    succeeded(args)
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
@@ -207,13 +211,7 @@ fn ingest_reads_an_archive_and_prints_a_summary() {
         tar.append_data(&mut header, name, content).unwrap();
     }
     tar.into_inner().unwrap().finish().unwrap();
-    let output = doctown(&["ingest", archive.to_str().unwrap()]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let summary = String::from_utf8(output.stdout).unwrap();
+    let summary = succeeded(&["ingest", archive.to_str().unwrap()]);
     assert!(summary.starts_with("Ingested 1 file ("), "{summary}");
     assert!(summary.contains("lock_file"), "{summary}");
 }
@@ -256,13 +254,7 @@ fn sample_docpack() -> (tempfile::TempDir, std::path::PathBuf) {
 #[test]
 fn verify_passes_a_sound_docpack_and_names_the_failed_check() {
     let (temp, path) = sample_docpack();
-    let output = doctown(&["verify", path.to_str().unwrap()]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = String::from_utf8(output.stdout).unwrap();
+    let report = succeeded(&["verify", path.to_str().unwrap()]);
     assert!(report.contains(": ok, docpack/1.0 "), "{report}");
     assert_eq!(report.matches("  passed  ").count(), 9, "{report}");
 
@@ -301,13 +293,7 @@ fn verify_passes_a_sound_docpack_and_names_the_failed_check() {
 #[test]
 fn inspect_shows_the_manifest_clusters_and_central_symbols() {
     let (_temp, path) = sample_docpack();
-    let output = doctown(&["inspect", path.to_str().unwrap()]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
+    let text = succeeded(&["inspect", path.to_str().unwrap()]);
     for expected in [
         "format     docpack/1.0",
         "commit     6e1735597bb21c5d979a077395df85e1d633e077",
@@ -325,13 +311,7 @@ fn inspect_shows_the_manifest_clusters_and_central_symbols() {
 #[test]
 fn export_writes_markdown_and_json() {
     let (temp, path) = sample_docpack();
-    let output = doctown(&["export", path.to_str().unwrap(), "--format", "markdown"]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let markdown = String::from_utf8(output.stdout).unwrap();
+    let markdown = succeeded(&["export", path.to_str().unwrap(), "--format", "markdown"]);
     assert!(
         markdown.starts_with("# https://github.com/doctown/samples\n"),
         "{markdown}"
@@ -425,13 +405,7 @@ fn inspect_escapes_control_characters_from_the_docpack() {
     contents.clusters[0].label = "\u{1b}]0;pwned\u{7}\u{1b}[2J".into();
     contents.source.repo_url = "https://github.com/o/r\u{9b}31m".into();
     std::fs::write(&path, doctown_testkit::docpack::written(contents)).unwrap();
-    let output = doctown(&["inspect", path.to_str().unwrap()]);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let text = String::from_utf8(output.stdout).unwrap();
+    let text = succeeded(&["inspect", path.to_str().unwrap()]);
     assert!(!text.contains('\u{1b}') && !text.contains('\u{9b}') && !text.contains('\u{7}'));
     assert!(text.contains("\\u{1b}]0;pwned\\u{7}\\u{1b}[2J"), "{text}");
     assert!(text.contains("https://github.com/o/r\\u{9b}31m"), "{text}");
