@@ -29,8 +29,6 @@ struct State {
     events: HashMap<JobId, Vec<Envelope>>,
     results: HashMap<(JobId, String, String), Vec<u8>>,
     docpacks: HashMap<JobId, DocpackRecord>,
-    /// The sequence of each finished job's `job.completed`.
-    ends: HashMap<JobId, u64>,
     /// Finished jobs whose streams are still whole, the longest finished first.
     whole: VecDeque<JobId>,
 }
@@ -205,17 +203,15 @@ impl JobStore for MemoryStore {
             .get(&job_id)
             .and_then(|stream| stream.last())
             .map_or(1, |last| last.sequence + 1);
-        let mut ended = None;
         let stream = state.events.entry(job_id).or_default();
         for (envelope, sequence) in events.iter_mut().zip(next..) {
             envelope.sequence = sequence;
-            if matches!(envelope.payload, Payload::JobCompleted(_)) {
-                ended = Some(envelope.sequence);
-            }
             stream.push(envelope.clone());
         }
-        if let Some(end) = ended {
-            state.ends.insert(job_id, end);
+        if events
+            .iter()
+            .any(|envelope| matches!(envelope.payload, Payload::JobCompleted(_)))
+        {
             state.whole.push_back(job_id);
             while state.whole.len() > FULL_STREAMS_KEPT {
                 let Some(oldest) = state.whole.pop_front() else {
@@ -248,7 +244,14 @@ impl JobStore for MemoryStore {
     }
 
     async fn stream_end(&self, job_id: JobId) -> Result<Option<u64>, StoreError> {
-        Ok(self.lock().ends.get(&job_id).copied())
+        // `job.completed` is a job's last event, and a cut-down stream keeps it.
+        Ok(self
+            .lock()
+            .events
+            .get(&job_id)
+            .and_then(|stream| stream.last())
+            .filter(|last| matches!(last.payload, Payload::JobCompleted(_)))
+            .map(|last| last.sequence))
     }
 
     async fn put_result(

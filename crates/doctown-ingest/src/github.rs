@@ -15,7 +15,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT}
 use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
-use crate::source::{GitHubRepo, GitRef};
+use crate::source::{GitHubRepo, GitRef, is_sha};
 
 /// Where GitHub is and how to talk to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,7 +165,6 @@ impl GitHubClient {
         let default_branch = GitRef::parse(&answer.default_branch).map_err(|_| {
             unexpected(
                 &self.config.api_base,
-                None,
                 "GitHub named a default branch that is not a valid git reference",
             )
         })?;
@@ -197,12 +196,11 @@ impl GitHubClient {
             .map_err(Error::from)?
             .trim()
             .to_owned();
-        if sha.len() != 40 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_sha(&sha) {
             // The body is not repeated: job errors are shown to everyone, and a body is
             // whatever the server had at that path.
             return Err(unexpected(
                 url.as_str(),
-                None,
                 "GitHub's answer for the reference was not a 40-digit commit SHA",
             )
             .into());
@@ -313,10 +311,10 @@ pub fn endpoint<'a>(
 }
 
 /// An answer GitHub should not have given, described without repeating its body.
-fn unexpected(url: &str, status: Option<u16>, detail: &str) -> Error {
+fn unexpected(url: &str, detail: &str) -> Error {
     Error::Http {
         url: url.to_owned(),
-        status,
+        status: None,
         detail: detail.to_owned(),
     }
 }

@@ -194,7 +194,8 @@ pub fn checkout_commit(checkout: &Path) -> Option<String> {
     })
 }
 
-fn is_sha(text: &str) -> bool {
+/// Whether `text` is a full commit SHA-1: 40 hex digits.
+pub(crate) fn is_sha(text: &str) -> bool {
     text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
