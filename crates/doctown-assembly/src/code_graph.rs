@@ -1,10 +1,11 @@
 //! The code graph of a repository: files, modules and symbols, with `contains`, `calls`,
 //! `imports` and `related` edges, their degrees, PageRank centrality and density.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
-use doctown_common::{FileAnalysis, SymbolId};
+use doctown_common::{FileAnalysis, Language, SymbolId};
 use doctown_docpack::{Edge, EdgeKind, Graph, GraphNode, GraphNodeKind};
+use doctown_intel::{ImportTarget, RepoIndex};
 
 use crate::graph::pagerank;
 
@@ -13,74 +14,22 @@ pub fn file_node(path: &str) -> String {
     format!("file:{path}")
 }
 
-/// The graph node id of a module that is not a file of the repository.
+/// The graph node id of a module that is not a file of the repository: a package that is a
+/// folder of it (by the folder's path), or a dependency (by the name imported).
 pub fn module_node(module: &str) -> String {
     format!("module:{module}")
 }
 
-/// The file an import names, when it is a file of the repository: relative JavaScript and
-/// TypeScript paths (with or without extension, or a folder's index) and Python modules
-/// (absolute dotted names from the root, or relative ones with leading dots).
-fn imported_file(
-    importer: &str,
-    module: &str,
-    level: u32,
-    files: &BTreeSet<&str>,
-) -> Option<String> {
-    let folder = importer.rsplit_once('/').map_or("", |(folder, _)| folder);
-    let mut bases = Vec::new();
-    if module.starts_with("./") || module.starts_with("../") {
-        let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
-        for part in module.split('/') {
-            match part {
-                "." | "" => {}
-                ".." => {
-                    parts.pop();
-                }
-                other => parts.push(other),
-            }
-        }
-        bases.push(parts.join("/"));
-    } else if level > 0 || module.contains('.') || !module.contains('/') {
-        // Python: `a.b` from the root, or `..a` relative to the importing package.
-        let mut parts: Vec<&str> = if level > 0 {
-            let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
-            for _ in 1..level {
-                parts.pop();
-            }
-            parts
-        } else {
-            Vec::new()
-        };
-        parts.extend(module.split('.').filter(|p| !p.is_empty()));
-        bases.push(parts.join("/"));
-    }
-    const SUFFIXES: &[&str] = &[
-        "",
-        ".py",
-        "/__init__.py",
-        ".ts",
-        ".tsx",
-        ".js",
-        ".jsx",
-        "/index.ts",
-        "/index.tsx",
-        "/index.js",
-        "/index.jsx",
-    ];
-    bases.iter().find_map(|base| {
-        SUFFIXES
-            .iter()
-            .map(|suffix| format!("{base}{suffix}"))
-            .find(|candidate| files.contains(candidate.as_str()))
-    })
-}
-
 /// The graph of `files` (calls resolved with `doctown_intel::resolve_calls` become `calls`
-/// edges), plus `related` pairs of symbols with their similarity. Nodes are sorted by id and
+/// edges; imports lead where `doctown_intel::RepoIndex` resolves them: to a file, or to a
+/// package's module node, which contains the package's files), plus `related` pairs of symbols with their similarity. Nodes are sorted by id and
 /// edges by source, target and kind; the same input gives the same graph.
 pub fn code_graph(files: &[FileAnalysis], related: &[(SymbolId, SymbolId, f32)]) -> Graph {
-    let paths: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let index = RepoIndex::new(files.iter().map(|f| f.path.as_str()));
+    let languages: HashMap<&str, Language> = files
+        .iter()
+        .map(|f| (f.path.as_str(), f.language))
+        .collect();
     let mut nodes: BTreeMap<String, (GraphNodeKind, String)> = BTreeMap::new();
     let mut edges: BTreeSet<(String, String, EdgeKind)> = BTreeSet::new();
     let mut symbols: HashSet<SymbolId> = HashSet::new();
@@ -104,24 +53,22 @@ pub fn code_graph(files: &[FileAnalysis], related: &[(SymbolId, SymbolId, f32)])
             }
         }
         for import in &file.imports {
-            // `from pkg import module` names a file as often as `import pkg.module` does.
-            let submodule = import
-                .name
-                .as_deref()
-                .filter(|name| *name != "*" && !import.module.contains('/'))
-                .map(|name| {
-                    if import.module.is_empty() {
-                        name.to_owned()
-                    } else {
-                        format!("{}.{name}", import.module)
+            let target = match index.resolve(file, import) {
+                Some(ImportTarget::File(path)) if path == file.path => continue,
+                Some(ImportTarget::File(path)) => file_node(path),
+                Some(ImportTarget::Package(folder)) => {
+                    let id = module_node(folder);
+                    if !nodes.contains_key(&id) {
+                        nodes.insert(id.clone(), (GraphNodeKind::Module, folder.to_owned()));
+                        let language = file.language;
+                        for member in index.files_in(folder) {
+                            if languages.get(member) == Some(&language) {
+                                edges.insert((id.clone(), file_node(member), EdgeKind::Contains));
+                            }
+                        }
                     }
-                });
-            let resolved = submodule
-                .and_then(|module| imported_file(&file.path, &module, import.level, &paths))
-                .or_else(|| imported_file(&file.path, &import.module, import.level, &paths));
-            let target = match resolved {
-                Some(path) if path != file.path => file_node(&path),
-                Some(_) => continue,
+                    id
+                }
                 None => {
                     let id = module_node(&import.module);
                     nodes
@@ -275,21 +222,62 @@ mod tests {
     }
 
     #[test]
-    fn relative_script_imports_resolve_to_files() {
-        let files: BTreeSet<&str> =
-            ["web/src/app.ts", "web/src/lib/index.ts", "web/util.js"].into();
+    fn go_packages_rust_modules_and_script_files_become_import_edges() {
+        let files = analyse(&[
+            (
+                "cmd/app/main.go",
+                "package main\n\nimport (\n\t\"example.com/app/internal/store\"\n\t\"fmt\"\n)\n\nfunc main() { store.Open(); fmt.Println() }\n",
+                Language::Go,
+            ),
+            (
+                "internal/store/store.go",
+                "package store\n\nfunc Open() {}\n",
+                Language::Go,
+            ),
+            ("internal/store/db.go", "package store\n", Language::Go),
+            (
+                "src/lib.rs",
+                "mod parser;\nuse crate::parser::parse;\n",
+                Language::Rust,
+            ),
+            ("src/parser.rs", "pub fn parse() {}\n", Language::Rust),
+            (
+                "web/main.ts",
+                "import { a } from './a';\n",
+                Language::TypeScript,
+            ),
+            ("web/a.ts", "export const a = 1;\n", Language::TypeScript),
+        ]);
+        let graph = code_graph(&files, &[]);
+        let has = |kind: EdgeKind, source: &str, target: &str| {
+            graph
+                .edges
+                .iter()
+                .any(|e| e.kind == kind && e.source == source && e.target == target)
+        };
+        let package = "module:internal/store";
+        assert!(has(EdgeKind::Imports, "file:cmd/app/main.go", package));
+        assert!(has(
+            EdgeKind::Contains,
+            package,
+            "file:internal/store/store.go"
+        ));
+        assert!(has(
+            EdgeKind::Contains,
+            package,
+            "file:internal/store/db.go"
+        ));
+        assert!(has(EdgeKind::Imports, "file:cmd/app/main.go", "module:fmt"));
+        assert!(has(
+            EdgeKind::Imports,
+            "file:src/lib.rs",
+            "file:src/parser.rs"
+        ));
+        assert!(has(EdgeKind::Imports, "file:web/main.ts", "file:web/a.ts"));
+        let node = graph.nodes.iter().find(|n| n.id == package).unwrap();
         assert_eq!(
-            imported_file("web/src/main.ts", "./app", 0, &files).as_deref(),
-            Some("web/src/app.ts")
+            (node.kind, node.label.as_str()),
+            (GraphNodeKind::Module, "internal/store")
         );
-        assert_eq!(
-            imported_file("web/src/main.ts", "./lib", 0, &files).as_deref(),
-            Some("web/src/lib/index.ts")
-        );
-        assert_eq!(
-            imported_file("web/src/main.ts", "../util", 0, &files).as_deref(),
-            Some("web/util.js")
-        );
-        assert_eq!(imported_file("web/src/main.ts", "react", 0, &files), None);
     }
 }

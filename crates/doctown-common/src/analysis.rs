@@ -128,6 +128,9 @@ pub enum ImportKind {
     Require,
     /// A re-export: `export … from "…"`, Rust `pub use`.
     ReExport,
+    /// A module whose code is in a file of its own, declared where it belongs: Rust's
+    /// `mod name;`.
+    Module,
 }
 
 /// One imported name (a `use a::{b, c}` gives two).

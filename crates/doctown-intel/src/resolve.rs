@@ -7,12 +7,17 @@
 //! 3. `X::f()`, `pkg.F()`, `module.f()`: a method `f` of type `X`, or a top-level `f` of the
 //!    module or package the receiver names (an import's alias, or a module's file name).
 //!
+//! Where an import leads is the language's own rule (`RepoIndex::resolve`), as in the graph.
+//!
 //! Anything else (a method call on a value whose type is not known, a call into a dependency)
 //! stays unresolved, with its name.
 
 use std::collections::HashMap;
 
-use doctown_common::{CallKind, FileAnalysis, Import, Language, Symbol, SymbolId, SymbolKind};
+use doctown_common::{CallKind, FileAnalysis, Import, Symbol, SymbolId, SymbolKind};
+
+use crate::imports::{ImportTarget, RepoIndex};
+use crate::lang::grammar;
 
 /// Where a symbol is: its file and its index in that file's symbols.
 type Location = (usize, usize);
@@ -27,6 +32,8 @@ struct SymbolTable<'a> {
     children: HashMap<SymbolId, Vec<Location>>,
     /// Methods by (owning type's name, method name).
     methods: HashMap<(&'a str, &'a str), Vec<Location>>,
+    /// Where each import of each file leads in the repository, by file and import.
+    import_targets: Vec<Vec<Option<ImportTarget<'a>>>>,
 }
 
 impl<'a> SymbolTable<'a> {
@@ -37,9 +44,20 @@ impl<'a> SymbolTable<'a> {
             top_level: HashMap::new(),
             children: HashMap::new(),
             methods: HashMap::new(),
+            import_targets: Vec::new(),
         };
+        let index = RepoIndex::new(files.iter().map(|file| file.path.as_str()));
+        table.import_targets = files
+            .iter()
+            .map(|file| {
+                file.imports
+                    .iter()
+                    .map(|import| index.resolve(file, import))
+                    .collect()
+            })
+            .collect();
         for (file_index, file) in files.iter().enumerate() {
-            let separator = separator(file.language);
+            let separator = grammar(file.language).separator();
             for (symbol_index, symbol) in file.symbols.iter().enumerate() {
                 let location = (file_index, symbol_index);
                 table.by_id.insert(symbol.id, location);
@@ -85,7 +103,7 @@ impl<'a> SymbolTable<'a> {
     /// The type a symbol's methods belong to: the nearest enclosing class, struct, impl, trait,
     /// interface or enum, by name.
     fn enclosing_type(&self, file: usize, symbol: &'a Symbol) -> Option<&'a str> {
-        let separator = separator(self.files[file].language);
+        let separator = grammar(self.files[file].language).separator();
         let mut current = symbol;
         loop {
             if current.kind == SymbolKind::Method {
@@ -104,7 +122,6 @@ impl<'a> SymbolTable<'a> {
         caller: &'a Symbol,
         call: &doctown_common::Call,
     ) -> Option<SymbolId> {
-        let analysis = &self.files[file];
         let receiver = call.receiver.as_deref();
         match (call.kind, receiver) {
             (_, Some("self" | "this" | "Self" | "cls")) => {
@@ -114,13 +131,13 @@ impl<'a> SymbolTable<'a> {
             (CallKind::Plain | CallKind::Constructor, None) => self
                 .in_scope(caller, &call.name)
                 .or_else(|| self.top_level_in(file, &call.name))
-                .or_else(|| self.imported(file, &analysis.imports, &call.name)),
+                .or_else(|| self.imported(file, &call.name)),
             (CallKind::Path | CallKind::Constructor, Some(receiver)) => {
                 let last = last_segment(receiver);
                 if let Some(candidates) = self.methods.get(&(last, call.name.as_str())) {
                     return self.pick(candidates, file);
                 }
-                self.in_module(file, &analysis.imports, receiver, &call.name)
+                self.in_module(file, receiver, &call.name)
             }
             _ => None,
         }
@@ -157,51 +174,70 @@ impl<'a> SymbolTable<'a> {
             .map(|s| s.id)
     }
 
-    /// A top-level symbol that an import of this file binds to `name`.
-    fn imported(&self, file: usize, imports: &[Import], name: &str) -> Option<SymbolId> {
-        let import = imports
+    /// The import of `file` that binds `name`, and where it leads.
+    fn import_binding(&self, file: usize, name: &str) -> Option<(&'a Import, ImportTarget<'a>)> {
+        let (position, import) = self.files[file]
+            .imports
             .iter()
-            .find(|import| import.local_name() == Some(name))?;
-        let target = import
+            .enumerate()
+            .find(|(_, import)| import.local_name() == Some(name))?;
+        Some((import, self.import_targets[file][position]?))
+    }
+
+    /// Whether the symbol at `location` is in `target` and written in `file`'s language.
+    fn within(&self, (candidate_file, _): Location, target: ImportTarget<'_>, file: usize) -> bool {
+        let candidate = &self.files[candidate_file];
+        match target {
+            ImportTarget::File(path) => candidate.path == path,
+            ImportTarget::Package(_) => {
+                candidate.language == self.files[file].language && target.holds(&candidate.path)
+            }
+        }
+    }
+
+    /// A top-level symbol that an import of this file binds to `name`.
+    fn imported(&self, file: usize, name: &str) -> Option<SymbolId> {
+        let (import, target) = self.import_binding(file, name)?;
+        let item = import
             .name
             .as_deref()
             .filter(|n| *n != "*" && *n != "default")
             .unwrap_or(name);
         let candidates: Vec<Location> = self
             .top_level
-            .get(target)?
+            .get(item)?
             .iter()
             .copied()
-            .filter(|&(candidate_file, _)| {
-                module_matches(&self.files[file], import, &self.files[candidate_file].path)
-            })
+            .filter(|&location| self.within(location, target, file))
             .collect();
         self.pick(&candidates, usize::MAX)
     }
 
-    /// A top-level `name` in the module or package that `receiver` names.
-    fn in_module(
-        &self,
-        file: usize,
-        imports: &[Import],
-        receiver: &str,
-        name: &str,
-    ) -> Option<SymbolId> {
+    /// A top-level `name` in the module or package that `receiver` names: where the import
+    /// binding it leads, else a file named after it.
+    fn in_module(&self, file: usize, receiver: &str, name: &str) -> Option<SymbolId> {
         let candidates = self.top_level.get(name)?;
-        let import = imports
-            .iter()
-            .find(|import| import.local_name() == Some(receiver));
-        let matching: Vec<Location> = candidates
-            .iter()
-            .copied()
-            .filter(|&(candidate_file, _)| {
-                let path = &self.files[candidate_file].path;
-                match import {
-                    Some(import) => module_matches(&self.files[file], import, path),
-                    None => file_stem(path) == last_segment(receiver),
-                }
-            })
-            .collect();
+        let matching: Vec<Location> = match self.import_binding(file, receiver) {
+            Some((_, target)) => candidates
+                .iter()
+                .copied()
+                .filter(|&location| self.within(location, target, file))
+                .collect(),
+            None if self.files[file]
+                .imports
+                .iter()
+                .any(|i| i.local_name() == Some(receiver)) =>
+            {
+                return None;
+            }
+            None => candidates
+                .iter()
+                .copied()
+                .filter(|&(candidate_file, _)| {
+                    file_stem(&self.files[candidate_file].path) == last_segment(receiver)
+                })
+                .collect(),
+        };
         self.pick(&matching, usize::MAX)
     }
 }
@@ -223,14 +259,6 @@ pub fn resolve_calls(files: &mut [FileAnalysis]) {
     }
     for ((file, symbol), call, target) in targets {
         files[file].symbols[symbol].calls[call].target = Some(target);
-    }
-}
-
-fn separator(language: Language) -> &'static str {
-    if language == Language::Rust {
-        "::"
-    } else {
-        "."
     }
 }
 
@@ -271,77 +299,10 @@ fn file_stem(path: &str) -> &str {
     }
 }
 
-/// Whether the file at `candidate` is what `import`, written in `importer`, refers to.
-fn module_matches(importer: &FileAnalysis, import: &Import, candidate: &str) -> bool {
-    let candidate_dir = candidate.rsplit_once('/').map_or("", |(dir, _)| dir);
-    match importer.language {
-        Language::Go => {
-            let module = import.module.trim_end_matches('/');
-            !candidate_dir.is_empty()
-                && (module == candidate_dir || module.ends_with(&format!("/{candidate_dir}")))
-        }
-        Language::Python => {
-            let importer_dir = importer.path.rsplit_once('/').map_or("", |(dir, _)| dir);
-            let module = import.module.trim_start_matches('.');
-            let mut base: Vec<&str> = if import.level > 0 {
-                let mut parts: Vec<&str> =
-                    importer_dir.split('/').filter(|p| !p.is_empty()).collect();
-                for _ in 1..import.level {
-                    parts.pop();
-                }
-                parts
-            } else {
-                Vec::new()
-            };
-            base.extend(module.split('.').filter(|p| !p.is_empty()));
-            let module_path = base.join("/");
-            let stem = candidate.trim_end_matches(".pyi").trim_end_matches(".py");
-            let stem = stem.trim_end_matches("/__init__");
-            if import.level > 0 {
-                stem == module_path
-            } else {
-                stem == module_path || stem.ends_with(&format!("/{module_path}"))
-            }
-        }
-        Language::TypeScript | Language::Tsx | Language::JavaScript => {
-            if !import.module.starts_with('.') {
-                return false;
-            }
-            let importer_dir = importer.path.rsplit_once('/').map_or("", |(dir, _)| dir);
-            let joined = normalize(&format!("{importer_dir}/{}", import.module));
-            let without_extension = candidate
-                .rsplit_once('.')
-                .map_or(candidate, |(stem, _)| stem);
-            without_extension == joined
-                || without_extension == format!("{joined}/index")
-                || candidate == joined
-        }
-        Language::Rust => {
-            let segment = last_segment(&import.module);
-            file_stem(candidate) == segment
-                || (matches!(segment, "crate" | "self" | "super")
-                    && importer.path.rsplit_once('/').map(|(d, _)| d) == Some(candidate_dir))
-        }
-    }
-}
-
-/// Resolves `.` and `..` in a `/`-separated relative path.
-fn normalize(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            part => parts.push(part),
-        }
-    }
-    parts.join("/")
-}
-
 #[cfg(test)]
 mod tests {
+    use doctown_common::Language;
+
     use super::*;
     use crate::extract;
 
@@ -479,8 +440,7 @@ mod tests {
     }
 
     #[test]
-    fn paths_normalize() {
-        assert_eq!(normalize("src/./a/../b/c"), "src/b/c");
+    fn module_names_come_from_paths() {
         assert_eq!(file_stem("src/parser/mod.rs"), "parser");
         assert_eq!(file_stem("pkg/util.py"), "util");
         assert_eq!(last_segment("crate::lexer"), "lexer");

@@ -10,7 +10,6 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 
 use doctown_common::Language;
 use quote::ToTokens;
@@ -170,59 +169,6 @@ impl<'ast> Visit<'ast> for Collector {
     }
 }
 
-/// The source directories of the packages in Cargo.lock that the registry holds.
-fn locked_crate_sources() -> Vec<PathBuf> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let lock = std::fs::read_to_string(workspace.join("Cargo.lock")).unwrap();
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
-    let registries: Vec<PathBuf> = std::fs::read_dir(cargo_home.join("registry/src"))
-        .map(|entries| {
-            entries
-                .filter_map(|entry| Some(entry.ok()?.path()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let mut names = Vec::new();
-    let mut name = None;
-    for line in lock.lines() {
-        if let Some(value) = line.strip_prefix("name = ") {
-            name = Some(value.trim_matches('"').to_owned());
-        } else if let (Some(value), Some(current)) = (line.strip_prefix("version = "), name.take())
-        {
-            names.push(format!("{current}-{}", value.trim_matches('"')));
-        }
-    }
-    let mut directories: Vec<PathBuf> = names
-        .iter()
-        .filter_map(|package| {
-            registries
-                .iter()
-                .map(|r| r.join(package))
-                .find(|d| d.is_dir())
-        })
-        .collect();
-    directories.sort();
-    directories
-}
-
-fn rust_files(directory: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(directory) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.filter_map(|entry| entry.ok()).collect();
-    entries.sort_by_key(|entry| entry.path());
-    for entry in entries {
-        let path = entry.path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|ext| ext == "rs") {
-            out.push(path);
-        }
-    }
-}
-
 /// Type names inside qualified names differ only in spacing between `syn`'s tokens and source.
 fn without_spaces(keys: Vec<support::Key>) -> Vec<support::Key> {
     keys.into_iter()
@@ -236,8 +182,8 @@ fn without_spaces(keys: Vec<support::Key>) -> Vec<support::Key> {
 #[test]
 fn rust_symbols_match_syn_on_locked_crates() {
     let mut files = Vec::new();
-    for directory in locked_crate_sources() {
-        rust_files(&directory, &mut files);
+    for directory in support::locked_crate_sources() {
+        support::rust_files(&directory, &mut files);
     }
     let mut score = support::Score::default();
     for path in &files {

@@ -4,11 +4,14 @@
 //! module-level bindings, interfaces, type aliases, enums, namespaces and `declare module`,
 //! CommonJS `module.exports` / `exports.x`; calls and `new`; `import`, `require` and re-exports.
 
-use doctown_common::{CallKind, Import, ImportKind, SymbolKind, SymbolTag, Visibility};
+use doctown_common::{
+    CallKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
+};
 use tree_sitter::Node;
 
 use super::{Grammar, children, has_token, named_children};
 use crate::extract::{Cx, Definition};
+use crate::imports::{ImportTarget, RepoIndex, folder_of, normalize};
 use crate::text::{one_line, strip_block_comment};
 
 /// One of the ECMAScript-family grammars.
@@ -106,6 +109,50 @@ impl Grammar for EcmaScript {
             "import_require_clause" => import_require(node, cx),
             _ => {}
         }
+    }
+
+    /// Relative specifiers only (`./a`, `../lib`), as Node and bundlers resolve them: the file
+    /// itself, with one of the script extensions added, or a folder's `index` file; a `.js`
+    /// specifier may name the TypeScript file it is compiled from. Bare specifiers name
+    /// packages, outside the repository.
+    fn resolve_import<'r>(
+        &self,
+        importer: &FileAnalysis,
+        import: &Import,
+        index: &RepoIndex<'r>,
+    ) -> Option<ImportTarget<'r>> {
+        let specifier = import.module.as_str();
+        let relative = specifier == "."
+            || specifier == ".."
+            || specifier.starts_with("./")
+            || specifier.starts_with("../");
+        if !relative {
+            return None;
+        }
+        let joined = normalize(&format!("{}/{specifier}", folder_of(&importer.path)))?;
+        const EXTENSIONS: [&str; 9] = [
+            ".ts", ".tsx", ".d.ts", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts",
+        ];
+        let compiled_from = [
+            (".js", ".ts"),
+            (".jsx", ".tsx"),
+            (".mjs", ".mts"),
+            (".cjs", ".cts"),
+        ]
+        .iter()
+        .filter_map(|(js, ts)| Some(format!("{}{ts}", joined.strip_suffix(js)?)));
+        let candidates = std::iter::once(joined.clone())
+            .chain(
+                EXTENSIONS
+                    .iter()
+                    .map(|extension| format!("{joined}{extension}")),
+            )
+            .chain(compiled_from)
+            .chain(EXTENSIONS.iter().map(|extension| match joined.as_str() {
+                "" => format!("index{extension}"),
+                folder => format!("{folder}/index{extension}"),
+            }));
+        index.first_file(candidates).map(ImportTarget::File)
     }
 }
 

@@ -2,11 +2,12 @@
 //! the same file), struct and interface types (interface methods as symbols), other type
 //! declarations, package-level consts and vars; calls; imports with their aliases.
 
-use doctown_common::{CallKind, Import, ImportKind, SymbolKind, Visibility};
+use doctown_common::{CallKind, FileAnalysis, Import, ImportKind, SymbolKind, Visibility};
 use tree_sitter::Node;
 
 use super::{Grammar, children, named_children};
 use crate::extract::{Cx, Definition};
+use crate::imports::{ImportTarget, RepoIndex};
 use crate::text::{one_line, strip_line_markers};
 
 /// The Go grammar.
@@ -54,7 +55,70 @@ impl Grammar for Go {
             _ => {}
         }
     }
+
+    /// A package is a folder, and its import path is its module's path followed by the folder
+    /// (`example.com/app/internal/store` → `internal/store/`) or, in a GOPATH or the standard
+    /// library, a folder that ends with the whole import path (`net/http` → `src/net/http/`).
+    /// A package under a `vendor` folder is seen only from that folder's parent down, and is
+    /// preferred there (the innermost first), as the go command does. Otherwise the folder of
+    /// Go files that shares the most trailing components with the import, then the shortest;
+    /// none when two still tie.
+    fn resolve_import<'r>(
+        &self,
+        importer: &FileAnalysis,
+        import: &Import,
+        index: &RepoIndex<'r>,
+    ) -> Option<ImportTarget<'r>> {
+        let wanted: Vec<&str> = import.module.split('/').collect();
+        let mut best: Option<(Rank, &'r str)> = None;
+        let mut tied = false;
+        for &folder in index.folders_named(wanted.last()?) {
+            if !index
+                .files_in(folder)
+                .iter()
+                .any(|file| file.ends_with(".go"))
+            {
+                continue;
+            }
+            let have: Vec<&str> = folder.split('/').collect();
+            let shared = wanted
+                .iter()
+                .rev()
+                .zip(have.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+            if shared != have.len() && shared != wanted.len() {
+                continue;
+            }
+            let vendor_depth = match have[..have.len() - shared].split_last() {
+                Some((&"vendor", parent)) => {
+                    let parent = parent.join("/");
+                    if !parent.is_empty() && !importer.path.starts_with(&format!("{parent}/")) {
+                        continue;
+                    }
+                    parent.len() + 1
+                }
+                _ => 0,
+            };
+            let rank = (vendor_depth, shared, std::cmp::Reverse(have.len()));
+            match best {
+                Some((top, _)) if top > rank => {}
+                Some((top, _)) if top == rank => tied = true,
+                _ => {
+                    best = Some((rank, folder));
+                    tied = false;
+                }
+            }
+        }
+        best.filter(|_| !tied)
+            .map(|(_, folder)| ImportTarget::Package(folder))
+    }
 }
+
+/// How well a folder matches an import, higher first: the depth of the `vendor` folder's
+/// parent it is under (0 outside one), the trailing components it shares with the import, and
+/// fewer components of its own.
+type Rank = (usize, usize, std::cmp::Reverse<usize>);
 
 /// Whether a spec is declared at package level: its declaration sits directly in the file.
 fn at_package_level(spec: Node<'_>) -> bool {

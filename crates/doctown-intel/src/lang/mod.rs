@@ -1,8 +1,9 @@
 //! What Doctown knows about each language, one module per language: its grammar, which nodes
 //! are symbols and of what kind, how calls and imports are written, where doc comments live.
 //!
-//! Adding a language is adding its grammar crate, a module here that implements [`Grammar`],
-//! and a line in [`grammar`] (plus its extensions in `doctown_common::Language`).
+//! Adding a language is adding its grammar crate, a module here that implements [`Grammar`]
+//! (what its files declare, call and import, and where its imports lead), and a line in
+//! [`grammar`] (plus its extensions in `doctown_common::Language`).
 
 mod ecmascript;
 mod go;
@@ -11,10 +12,11 @@ mod rust;
 
 use std::sync::OnceLock;
 
-use doctown_common::Language;
+use doctown_common::{FileAnalysis, Import, Language};
 use tree_sitter::Node;
 
 use crate::extract::Cx;
+use crate::imports::{ImportTarget, RepoIndex};
 
 /// One language's knowledge, used by the language-independent walk.
 pub(crate) trait Grammar: Sync {
@@ -31,6 +33,16 @@ pub(crate) trait Grammar: Sync {
     /// Called once for every node of one of [`Grammar::kinds`], parents before children: reports
     /// the symbols, calls and imports that `node` is, through `cx`.
     fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>);
+
+    /// Where `import`, written in `importer`, leads in the repository `index` describes, by
+    /// this language's rules: `None` for what lies outside it (a dependency, the standard
+    /// library) or what the rules cannot tell apart.
+    fn resolve_import<'r>(
+        &self,
+        importer: &FileAnalysis,
+        import: &Import,
+        index: &RepoIndex<'r>,
+    ) -> Option<ImportTarget<'r>>;
 }
 
 /// For each node kind id of `language`'s grammar, whether its module looks at nodes of that kind

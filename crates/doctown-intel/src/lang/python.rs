@@ -2,11 +2,14 @@
 //! (plain, annotated, chained, unpacked, inside module-level `if` / `try`), `__all__`, calls,
 //! `import` and `from … import` with relative levels.
 
-use doctown_common::{CallKind, Import, ImportKind, SymbolKind, SymbolTag, Visibility};
+use doctown_common::{
+    CallKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
+};
 use tree_sitter::Node;
 
 use super::{Grammar, has_token, named_children};
 use crate::extract::{Cx, Definition};
+use crate::imports::{ImportTarget, RepoIndex, folder_of, only};
 use crate::text::{clean_doc, one_line};
 
 /// The Python grammar.
@@ -57,6 +60,40 @@ impl Grammar for Python {
             "import_from_statement" => import_from(node, cx),
             _ => {}
         }
+    }
+
+    /// A module by its dotted name, from the repository's root or (when none is there) from any
+    /// folder that holds it alone, as a `src/` layout does; relative imports from the
+    /// importer's package. `from pkg import name` names the module `pkg.name` when there is
+    /// one, else `pkg`.
+    fn resolve_import<'r>(
+        &self,
+        importer: &FileAnalysis,
+        import: &Import,
+        index: &RepoIndex<'r>,
+    ) -> Option<ImportTarget<'r>> {
+        let mut base: Vec<&str> = Vec::new();
+        if import.level > 0 {
+            base.extend(
+                folder_of(&importer.path)
+                    .split('/')
+                    .filter(|p| !p.is_empty()),
+            );
+            for _ in 1..import.level {
+                base.pop()?;
+            }
+        }
+        base.extend(import.module.split('.').filter(|p| !p.is_empty()));
+        let submodule = import
+            .name
+            .as_deref()
+            .filter(|name| *name != "*")
+            .map(|name| [base.as_slice(), &[name]].concat());
+        submodule
+            .into_iter()
+            .chain([base])
+            .find_map(|parts| module_file(&parts, import.level > 0, index))
+            .map(ImportTarget::File)
     }
 }
 
@@ -313,4 +350,37 @@ fn import_from(node: Node<'_>, cx: &mut Cx<'_>) {
             line,
         });
     }
+}
+
+/// The file of the module whose path from the root is `parts` (`a/b.py`, `a/b/__init__.py`,
+/// or their stubs); unless `relative`, also a file that ends with that path, when only one does.
+fn module_file<'r>(parts: &[&str], relative: bool, index: &RepoIndex<'r>) -> Option<&'r str> {
+    let (&last, _) = parts.split_last()?;
+    let stem = parts.join("/");
+    const FORMS: [&str; 4] = [".py", ".pyi", "/__init__.py", "/__init__.pyi"];
+    if let Some(file) = index.first_file(FORMS.map(|form| format!("{stem}{form}"))) {
+        return Some(file);
+    }
+    if relative {
+        return None;
+    }
+    let wanted = format!("/{stem}");
+    let module = [".py", ".pyi"].iter().find_map(|form| {
+        let files = index.files_named(&format!("{last}{form}"));
+        only(
+            files
+                .iter()
+                .filter(|path| path.ends_with(&format!("{wanted}{form}"))),
+        )
+        .copied()
+    });
+    module.or_else(|| {
+        let packages = index
+            .folders_named(last)
+            .iter()
+            .filter(|folder| folder.ends_with(&wanted));
+        only(packages.filter_map(|folder| {
+            index.first_file(["__init__.py", "__init__.pyi"].map(|init| format!("{folder}/{init}")))
+        }))
+    })
 }

@@ -3,11 +3,14 @@
 //! statics, type aliases, `macro_rules!`, extern blocks; items nested in functions and under
 //! `#[cfg]`; calls; `use` trees expanded and `extern crate`.
 
-use doctown_common::{CallKind, Import, ImportKind, SymbolKind, SymbolTag, Visibility};
+use doctown_common::{
+    CallKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
+};
 use tree_sitter::Node;
 
 use super::{Grammar, children, named_children};
 use crate::extract::{Cx, Definition};
+use crate::imports::{ImportTarget, RepoIndex, folder_of, normalize, only};
 use crate::text::{one_line, strip_block_comment, strip_line_markers};
 
 /// The Rust grammar.
@@ -60,6 +63,61 @@ impl Grammar for Rust {
             "extern_crate_declaration" => extern_crate(node, cx),
             _ => {}
         }
+    }
+
+    /// Module paths as rustc reads them: `crate::` from the crate's root (the `src/` folder
+    /// the importer is under), `self::` and `super::` from the importer's module (inline
+    /// modules around the `use` included), a first segment naming a module of the importer's
+    /// own, else a crate of the workspace (`core_types` → a `core-types/src/lib.rs`). A path
+    /// leads to the file of its longest prefix that is a module (`a/b.rs` or `a/b/mod.rs`).
+    /// `mod name;` leads to the declared module's file.
+    fn resolve_import<'r>(
+        &self,
+        importer: &FileAnalysis,
+        import: &Import,
+        index: &RepoIndex<'r>,
+    ) -> Option<ImportTarget<'r>> {
+        let root = crate_of(&importer.path, index);
+        let own = module_path(importer, &root, import.line);
+        if import.kind == ImportKind::Module {
+            if let Some(file) = path_attribute(importer, import) {
+                let joined = normalize(&format!("{}/{file}", folder_of(&importer.path)))?;
+                return index.file(&joined).map(ImportTarget::File);
+            }
+            let declared = [own.as_slice(), &[import.module.as_str()]].concat();
+            return module_file(index, &root, &declared).map(ImportTarget::File);
+        }
+        let mut segments = import
+            .path
+            .split("::")
+            .filter(|s| !s.is_empty() && *s != "*");
+        let first = segments.next()?;
+        let rest: Vec<&str> = segments.collect();
+        let (root, base, rest) = match first {
+            "crate" => (root, Vec::new(), rest),
+            "self" | "super" => {
+                let mut base = own;
+                let mut rest = rest.as_slice();
+                if first == "super" {
+                    base.pop()?;
+                }
+                while let ["super", tail @ ..] = rest {
+                    base.pop()?;
+                    rest = tail;
+                }
+                (root, base, rest.to_vec())
+            }
+            "std" | "core" | "alloc" => return None,
+            name => {
+                let local = [own.as_slice(), &[name], &rest].concat();
+                if let Some(file) = longest_module(index, &root, &local, own.len() + 1) {
+                    return Some(ImportTarget::File(file));
+                }
+                (workspace_crate(index, name)?, Vec::new(), rest)
+            }
+        };
+        let path = [base.as_slice(), &rest].concat();
+        longest_module(index, &root, &path, 0).map(ImportTarget::File)
     }
 }
 
@@ -129,6 +187,15 @@ fn container(node: Node<'_>, kind: SymbolKind, cx: &mut Cx<'_>) {
     );
     if kind == SymbolKind::Module && body.is_none() {
         definition.tags.push(SymbolTag::Declaration);
+        cx.import(Import {
+            path: definition.name.clone(),
+            module: definition.name.clone(),
+            name: None,
+            alias: None,
+            level: 0,
+            kind: ImportKind::Module,
+            line: cx.line_of(node.start_byte()),
+        });
     }
     annotate(node, &mut definition, cx);
     if definition.doc.is_none() {
@@ -418,6 +485,159 @@ fn extern_crate(node: Node<'_>, cx: &mut Cx<'_>) {
         kind: ImportKind::Import,
         line: cx.line_of(node.start_byte()),
     });
+}
+
+/// The crate a file belongs to: the folder its crate paths start from and the crate's root
+/// file. Under a `src` folder, that folder and its `lib.rs` (or `main.rs`); a binary under
+/// `src/bin`, a test, example or bench (no `src` above), or a build script is a crate of its
+/// own, rooted at itself, unless its folder holds a `lib.rs` or `main.rs` (a crate laid out
+/// without `src`) or a `mod.rs` (a module of a crate rooted in a folder above, whose root
+/// file is not known).
+fn crate_of<'r>(path: &str, index: &RepoIndex<'r>) -> (String, Option<&'r str>) {
+    let own = folder_of(path);
+    let roots = |folder: &str| {
+        let prefix = if folder.is_empty() {
+            String::new()
+        } else {
+            format!("{folder}/")
+        };
+        index.first_file(["lib.rs", "main.rs"].map(|name| format!("{prefix}{name}")))
+    };
+    let is_binary = own.rsplit('/').next() == Some("bin") && is_source_folder(folder_of(own));
+    if !is_binary {
+        let mut folder = own;
+        loop {
+            if is_source_folder(folder) {
+                return (folder.to_owned(), roots(folder));
+            }
+            if folder.is_empty() {
+                break;
+            }
+            folder = folder_of(folder);
+        }
+        if let Some(root) = roots(own) {
+            return (own.to_owned(), Some(root));
+        }
+        // A folder of modules (`tests/common/mod.rs`) belongs to a crate rooted above it.
+        let mut above = own;
+        while !above.is_empty() && index.file(&format!("{above}/mod.rs")).is_some() {
+            above = folder_of(above);
+        }
+        if above != own {
+            return (above.to_owned(), roots(above));
+        }
+    }
+    (own.to_owned(), index.file(path))
+}
+
+fn is_source_folder(folder: &str) -> bool {
+    folder == "src" || folder.ends_with("/src")
+}
+
+/// The module path of the code at `line` of `file` in the crate rooted at `root` (its folder
+/// and root file): `src/a/b.rs` → `a::b`, `src/a/mod.rs` → `a`, the root file → none, with
+/// the inline modules around `line` after.
+fn module_path<'a>(
+    file: &'a FileAnalysis,
+    (folder, root_file): &(String, Option<&str>),
+    line: usize,
+) -> Vec<&'a str> {
+    let path = file.path.as_str();
+    let mut parts: Vec<&str> = Vec::new();
+    if *root_file != Some(path) {
+        let relative = match path.strip_prefix(folder.as_str()) {
+            Some(rest) if !folder.is_empty() => rest.trim_start_matches('/'),
+            _ => path,
+        };
+        let relative = relative.strip_suffix(".rs").unwrap_or(relative);
+        parts.extend(relative.split('/').filter(|p| !p.is_empty()));
+        if matches!(parts.as_slice(), [.., "mod"] | ["lib" | "main"]) {
+            parts.pop();
+        }
+    }
+    let mut inline: Vec<&doctown_common::Symbol> = file
+        .symbols
+        .iter()
+        .filter(|symbol| {
+            symbol.kind == SymbolKind::Module
+                && !symbol.tags.contains(&SymbolTag::Declaration)
+                && symbol.line_range.start() < line
+                && line <= symbol.line_range.end()
+        })
+        .collect();
+    inline.sort_by_key(|symbol| symbol.line_range.start());
+    parts.extend(inline.iter().map(|symbol| symbol.name.as_str()));
+    parts
+}
+
+/// The file of the module at `parts` of the crate rooted at `root`: its root file for none,
+/// else `a/b.rs` or `a/b/mod.rs` under its folder.
+fn module_file<'r>(
+    index: &RepoIndex<'r>,
+    (folder, root_file): &(String, Option<&'r str>),
+    parts: &[&str],
+) -> Option<&'r str> {
+    if parts.is_empty() {
+        return *root_file;
+    }
+    let parts: Vec<&str> = parts
+        .iter()
+        .map(|part| part.strip_prefix("r#").unwrap_or(part))
+        .collect();
+    let stem = match folder.as_str() {
+        "" => parts.join("/"),
+        folder => format!("{folder}/{}", parts.join("/")),
+    };
+    index.first_file([format!("{stem}.rs"), format!("{stem}/mod.rs")])
+}
+
+/// The file of the longest prefix of `path` (at least `at_least` segments long) that is a
+/// module with a file of its own in the crate rooted at `root`: an inline module's code is in
+/// its parent's file.
+fn longest_module<'r>(
+    index: &RepoIndex<'r>,
+    root: &(String, Option<&'r str>),
+    path: &[&str],
+    at_least: usize,
+) -> Option<&'r str> {
+    (at_least..=path.len())
+        .rev()
+        .find_map(|taken| module_file(index, root, &path[..taken]))
+}
+
+/// The file a `#[path = "…"]` attribute gives the module that `import` declares, relative to
+/// the declaring file's folder.
+fn path_attribute<'a>(file: &'a FileAnalysis, import: &Import) -> Option<&'a str> {
+    let declaration = file.symbols.iter().find(|symbol| {
+        symbol.kind == SymbolKind::Module
+            && symbol.tags.contains(&SymbolTag::Declaration)
+            && symbol.name == import.module
+            && symbol.line_range.end() == import.line
+    })?;
+    declaration.decorators.iter().find_map(|attribute| {
+        let inner = attribute.strip_prefix("#[")?.strip_suffix(']')?;
+        let (name, value) = inner.split_once('=')?;
+        (name.trim() == "path").then(|| value.trim().trim_matches('"'))
+    })
+}
+
+/// The root of the workspace's crate named `name` (`core_types` → a folder `core-types` or
+/// `core_types` holding `src/lib.rs`), when exactly one matches.
+fn workspace_crate<'r>(index: &RepoIndex<'r>, name: &str) -> Option<(String, Option<&'r str>)> {
+    let dashed = name.replace('_', "-");
+    let mut spellings = vec![name];
+    if dashed != name {
+        spellings.push(&dashed);
+    }
+    let folder = only(
+        spellings
+            .iter()
+            .flat_map(|spelling| index.folders_named(spelling))
+            .filter(|folder| index.file(&format!("{folder}/src/lib.rs")).is_some()),
+    )?;
+    let source = format!("{folder}/src");
+    let root = index.file(&format!("{source}/lib.rs"));
+    Some((source, root))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use doctown_common::{FileAnalysis, Language};
@@ -170,4 +170,57 @@ pub(crate) fn test_corpus() -> std::path::PathBuf {
         corpus.display()
     );
     corpus
+}
+
+/// The source directories of the packages in Cargo.lock that the registry holds.
+pub(crate) fn locked_crate_sources() -> Vec<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let lock = std::fs::read_to_string(workspace.join("Cargo.lock")).unwrap();
+    let cargo_home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    let registries: Vec<PathBuf> = std::fs::read_dir(cargo_home.join("registry/src"))
+        .map(|entries| {
+            entries
+                .filter_map(|entry| Some(entry.ok()?.path()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut names = Vec::new();
+    let mut name = None;
+    for line in lock.lines() {
+        if let Some(value) = line.strip_prefix("name = ") {
+            name = Some(value.trim_matches('"').to_owned());
+        } else if let (Some(value), Some(current)) = (line.strip_prefix("version = "), name.take())
+        {
+            names.push(format!("{current}-{}", value.trim_matches('"')));
+        }
+    }
+    let mut directories: Vec<PathBuf> = names
+        .iter()
+        .filter_map(|package| {
+            registries
+                .iter()
+                .map(|r| r.join(package))
+                .find(|d| d.is_dir())
+        })
+        .collect();
+    directories.sort();
+    directories
+}
+
+pub(crate) fn rust_files(directory: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(|entry| entry.ok()).collect();
+    entries.sort_by_key(|entry| entry.path());
+    for entry in entries {
+        let path = entry.path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            out.push(path);
+        }
+    }
 }
