@@ -42,7 +42,10 @@ fn routes<Q: Queue + 'static, S: JobStore>() -> Vec<(Method, &'static str, actix
         (
             Method::GET,
             "/jobs/{job_id}/events",
-            web::route().to(events::<Q, S>),
+            // Compressed when the client accepts it; each event is flushed as it is sent.
+            web::route()
+                .to(events::<Q, S>)
+                .wrap(actix_web::middleware::Compress::default()),
         ),
         (
             Method::GET,

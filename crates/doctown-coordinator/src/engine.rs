@@ -20,7 +20,7 @@ use doctown_events::{
     AssemblyCompleted, AssemblyStarted, BatchCompleted, BatchStarted, Completion,
     EmbeddingCompleted, Envelope, ErrorInfo, EventContext, EventEmitter, GenerationCompleted,
     IngestCompleted, JobCompleted, JobCreated, JobFailed, JobStatus, PackCompleted, PackStarted,
-    Payload, StageChanged,
+    Payload, PublicLog, Stage, StageChanged,
 };
 use doctown_ingest::InvalidRequest;
 use doctown_pipeline::{FileSizes, PackInput, Summaries, docpack_contents, symbol_inputs};
@@ -47,60 +47,12 @@ pub const GROUP: &str = "doctown-coordinator";
 /// Chunks per message from ingest to embedding.
 const BATCH_CHUNKS: usize = 64;
 
-/// A step of a job, each read from a stream of its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Step {
-    /// Reading and parsing the repository.
-    Ingest,
-    /// Embedding one batch of chunks.
-    Embed,
-    /// Clusters, graph and contexts.
-    Assemble,
-    /// Summaries.
-    Generate,
-    /// The docpack, written and stored.
-    Pack,
-}
-
-impl Step {
-    /// Every step, in order.
-    pub const ALL: [Step; 5] = [
-        Step::Ingest,
-        Step::Embed,
-        Step::Assemble,
-        Step::Generate,
-        Step::Pack,
-    ];
-
-    /// Its name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Step::Ingest => "ingest",
-            Step::Embed => "embed",
-            Step::Assemble => "assemble",
-            Step::Generate => "generate",
-            Step::Pack => "pack",
-        }
-    }
-
-    /// The job's status while it runs.
-    fn status(self) -> JobStatus {
-        match self {
-            Step::Ingest => JobStatus::Ingesting,
-            Step::Embed => JobStatus::Embedding,
-            Step::Assemble => JobStatus::Assembling,
-            Step::Generate => JobStatus::Generating,
-            Step::Pack => JobStatus::Packing,
-        }
-    }
-
-    /// Messages of this step handled at once by one coordinator: downloads and model calls
-    /// overlap; the CPU-bound steps take turns.
-    fn concurrency(self) -> usize {
-        match self {
-            Step::Ingest | Step::Generate => 4,
-            Step::Embed | Step::Assemble | Step::Pack => 1,
-        }
+/// Messages of `stage` handled at once by one coordinator: downloads and model calls overlap;
+/// the CPU-bound stages take turns.
+fn concurrency(stage: Stage) -> usize {
+    match stage {
+        Stage::Ingest | Stage::Generate => 4,
+        Stage::Embed | Stage::Assemble | Stage::Pack => 1,
     }
 }
 
@@ -197,7 +149,7 @@ pub struct QueueNames {
 
 impl QueueNames {
     /// The stream of `step`.
-    pub fn stream(&self, step: Step) -> String {
+    pub fn stream(&self, step: Stage) -> String {
         format!("{}:{}", self.namespace, step.name())
     }
 }
@@ -353,7 +305,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             git_ref: git_ref.map(str::to_owned),
         });
         self.events.append(job_id, vec![created]).await?;
-        self.publish(Step::Ingest, job_id, "ingest", serde_json::Value::Null)
+        self.publish(Stage::Ingest, job_id, "ingest", serde_json::Value::Null)
             .await?;
         tracing::info!(%job_id, repo_url, "job queued");
         Ok(job)
@@ -406,7 +358,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
 
     async fn publish(
         &self,
-        step: Step,
+        step: Stage,
         job_id: JobId,
         key: &str,
         body: serde_json::Value,
@@ -516,7 +468,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let jobs = self.store.unfinished_jobs().await?;
         for job in &jobs {
             let step = match job.status {
-                JobStatus::Queued => Step::Ingest,
+                JobStatus::Queued => Stage::Ingest,
                 JobStatus::Ingesting | JobStatus::Embedding => {
                     let info = ErrorInfo::new(
                         "interrupted",
@@ -527,9 +479,12 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                     self.end(job, JobStatus::Failed, Some(info)).await?;
                     continue;
                 }
-                JobStatus::Assembling => Step::Assemble,
-                JobStatus::Generating => Step::Generate,
-                JobStatus::Packing => Step::Pack,
+                JobStatus::Assembling | JobStatus::Generating | JobStatus::Packing => {
+                    match job.status.stage() {
+                        Some(stage) => stage,
+                        None => continue,
+                    }
+                }
                 JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => continue,
             };
             self.publish(step, job.job_id, step.name(), serde_json::Value::Null)
@@ -545,7 +500,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let stages = Arc::clone(&self.stages);
         let watching = shutdown.clone();
         consumers.spawn(async move { stages.watch_workers(readiness, watching).await });
-        for step in Step::ALL {
+        for step in Stage::ALL {
             let engine = Arc::clone(&self);
             let shutdown = shutdown.clone();
             consumers.spawn(async move { engine.consume(step, shutdown).await });
@@ -553,12 +508,12 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         while consumers.join_next().await.is_some() {}
     }
 
-    async fn consume(self: Arc<Self>, step: Step, shutdown: CancellationToken) {
+    async fn consume(self: Arc<Self>, step: Stage, shutdown: CancellationToken) {
         let mut handlers = JoinSet::new();
         let stream = self.names.stream(step);
         while !shutdown.is_cancelled() {
             while handlers.try_join_next().is_some() {}
-            let free = step.concurrency().saturating_sub(handlers.len());
+            let free = concurrency(step).saturating_sub(handlers.len());
             if free == 0 {
                 tokio::select! {
                     _ = handlers.join_next() => {}
@@ -590,7 +545,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
 
     /// Handles one message, keeping it while the work goes on, and acknowledges it once its
     /// work is kept.
-    async fn deliver(&self, step: Step, stream: &str, delivery: Delivery) {
+    async fn deliver(&self, step: Stage, stream: &str, delivery: Delivery) {
         let job_id = delivery.message.job_id;
         let handling = self.handle(step, &delivery);
         tokio::pin!(handling);
@@ -647,7 +602,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         }
     }
 
-    async fn handle(&self, step: Step, delivery: &Delivery) -> Result<(), Stop> {
+    async fn handle(&self, step: Stage, delivery: &Delivery) -> Result<(), Stop> {
         let Some(job) = self.store.job(delivery.message.job_id).await? else {
             tracing::warn!(job_id = %delivery.message.job_id, "a message for an unknown job, dropped");
             return Ok(());
@@ -657,24 +612,28 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         }
         let redelivered = delivery.deliveries > 1;
         match step {
-            Step::Ingest => self.ingest(&job).await,
-            Step::Embed => self.embed(&job, &delivery.message, redelivered).await,
-            Step::Assemble | Step::Generate => self.sequential(&job, step, redelivered).await,
-            Step::Pack => self.pack(&job, redelivered).await,
+            Stage::Ingest => self.ingest(&job).await,
+            Stage::Embed => self.embed(&job, &delivery.message, redelivered).await,
+            Stage::Assemble | Stage::Generate => self.sequential(&job, step, redelivered).await,
+            Stage::Pack => self.pack(&job, redelivered).await,
         }
     }
 
     /// Runs a step that follows another and precedes a third: does `work` when the job is in
     /// the step, then moves it on and queues the next step. A redelivered message whose job has
     /// moved on already queues the next step again, in case the first time died before.
-    async fn sequential(&self, job: &JobRecord, step: Step, redelivered: bool) -> Result<(), Stop> {
-        let next = match step {
-            Step::Assemble => Step::Generate,
-            _ => Step::Pack,
+    async fn sequential(
+        &self,
+        job: &JobRecord,
+        step: Stage,
+        redelivered: bool,
+    ) -> Result<(), Stop> {
+        let Some(next) = step.next() else {
+            return Ok(());
         };
         if job.status == step.status() {
             match step {
-                Step::Assemble => self.assemble(job).await?,
+                Stage::Assemble => self.assemble(job).await?,
                 _ => self.generate(job).await?,
             }
             if self.advance(job, step.status(), next.status()).await? {
@@ -722,6 +681,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let (cancel, _untrack) = self.track(job.job_id);
         let emitter = Self::emitter(job);
         let ingesting = self.stages.ingest(ingest_job, emitter, cancel, sender);
+        let progress = Self::emitter(job);
         let (events, writer) = self.events.writer(job.job_id);
         let mut batches = Batches::default();
         let mut files = Vec::new();
@@ -735,11 +695,13 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 let count = chunks.len() as u64;
                 let body = serde_json::to_value(EmbedWork { chunks })
                     .map_err(|err| ErrorInfo::new("internal", err.to_string()))?;
-                self.publish(Step::Embed, job.job_id, &key, body).await?;
+                self.publish(Stage::Embed, job.job_id, &key, body).await?;
                 batches.keys.push(key);
                 batches.chunks += count;
                 Ok(())
             };
+            // The job's log gets progress; the files and chunks stay here.
+            let mut public = PublicLog::default();
             while let Some(envelope) = received.recv().await {
                 match &envelope.payload {
                     Payload::IngestFileDetected(file) => {
@@ -749,7 +711,9 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                     Payload::IngestChunkCreated(chunk) => batch.push(chunk.clone()),
                     _ => {}
                 }
-                let _ = events.send(envelope);
+                for event in public.admit(envelope, &progress, Instant::now()) {
+                    let _ = events.send(event);
+                }
                 if batch.len() == BATCH_CHUNKS {
                     publish(std::mem::take(&mut batch)).await?;
                 }
@@ -885,7 +849,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             return Ok(());
         }
         self.publish(
-            Step::Assemble,
+            Stage::Assemble,
             job.job_id,
             "assemble",
             serde_json::Value::Null,
@@ -1021,12 +985,19 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let emitter = Self::emitter(job);
         let (events, writer) = self.events.writer(job.job_id);
         let (cancel, _untrack) = self.track(job.job_id);
+        // The job's log gets progress with the running cost; the summaries are kept below.
+        let mut public = PublicLog::default();
         let documented = self
             .stages
             .generate(job.job_id, symbols, &emitter, |envelope| {
-                let _ = events.send(envelope);
+                for event in public.admit(envelope, &emitter, Instant::now()) {
+                    let _ = events.send(event);
+                }
             });
         let summaries = cancel.run_until_cancelled(documented).await;
+        for event in public.flush_generation(&emitter, Instant::now()) {
+            let _ = events.send(event);
+        }
         drop(events);
         writer
             .await

@@ -20,7 +20,7 @@ mod stages;
 mod store;
 mod workers;
 
-pub use engine::{CancelError, Engine, GROUP, QueueNames, Step, SubmitError};
+pub use engine::{CancelError, Engine, GROUP, QueueNames, SubmitError};
 pub use events::{EventLog, ends_job};
 pub use memory_store::FULL_STREAMS_KEPT;
 pub use stages::{Assembled, StageError, Stages, WorkerPools, WorkerSettings};

@@ -92,13 +92,60 @@ fn a_job_goes_from_post_to_docpack_with_every_event_in_order() {
     assert_eq!(count(|p| matches!(p, Payload::AssemblyCompleted(_))), 1);
     assert_eq!(count(|p| matches!(p, Payload::GenerationCompleted(_))), 1);
     assert_eq!(count(|p| matches!(p, Payload::PackCompleted(_))), 1);
-    let chunks = count(|p| matches!(p, Payload::IngestChunkCreated(_)));
+    // The public log carries progress, never a stage's data (source text, analyses, vectors).
+    let data = |p: &Payload| {
+        matches!(
+            p,
+            Payload::IngestFileDetected(_)
+                | Payload::IngestFileParsed(_)
+                | Payload::IngestFileSkipped(_)
+                | Payload::IngestChunkCreated(_)
+                | Payload::GenerationSymbolDocumented(_)
+        )
+    };
+    assert_eq!(count(data), 0, "{events:#?}");
+    // Ingest's last progress, just before its completion, has the exact totals.
+    let at = events
+        .iter()
+        .position(|e| matches!(e.payload, Payload::IngestCompleted(_)))
+        .unwrap();
+    let (Payload::IngestProgress(progress), Payload::IngestCompleted(ingested)) =
+        (&events[at - 1].payload, &events[at].payload)
+    else {
+        panic!("no progress before ingest.completed: {events:#?}");
+    };
+    assert_eq!(progress.chunks, ingested.chunks);
+    assert_eq!(progress.files_detected, ingested.files);
+    let chunks = ingested.chunks as usize;
     assert!(chunks >= 5, "{chunks} chunks");
     let embedded = events.iter().find_map(|e| match &e.payload {
         Payload::EmbeddingCompleted(done) => Some(done.chunk_count),
         _ => None,
     });
     assert_eq!(embedded, Some(chunks as u64));
+
+    // Compressed when the client accepts it, with the same events.
+    let plain = client()
+        .get(coordinator.url(&format!("/jobs/{job_id}/events")))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let compressed = client()
+        .get(coordinator.url(&format!("/jobs/{job_id}/events")))
+        .header("accept-encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    let compressed = compressed.bytes().unwrap();
+    let mut decoded = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&compressed[..]),
+        &mut decoded,
+    )
+    .unwrap();
+    assert_eq!(decoded, plain);
+    assert!(compressed.len() < plain.len());
 
     // A stream resumed after an event starts at the next.
     let resumed = coordinator.events(&job_id, Some(5));
@@ -457,8 +504,12 @@ fn a_job_runs_on_remote_workers_of_every_stage() {
     );
     let documented = events
         .iter()
-        .filter(|e| matches!(e.payload, Payload::GenerationSymbolDocumented(_)))
-        .count();
+        .rev()
+        .find_map(|e| match &e.payload {
+            Payload::GenerationProgress(progress) => Some(progress.documented as usize),
+            _ => None,
+        })
+        .unwrap_or_default();
     // The stream has the same shape as when the stages run in the coordinator.
     for first_of_stage in [
         "ingest.started.v1",

@@ -7,6 +7,7 @@
 
 mod envelope;
 mod payload;
+mod public;
 pub mod sse;
 mod status;
 
@@ -15,4 +16,5 @@ pub use envelope::{
     Status,
 };
 pub use payload::*;
-pub use status::{JobStatus, TransitionError, UnknownStatus};
+pub use public::{PROGRESS_EVERY, PublicLog};
+pub use status::{JobStatus, Stage, TransitionError, UnknownStatus};

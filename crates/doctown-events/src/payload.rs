@@ -103,6 +103,9 @@ events! {
     IngestFileSkipped(FileSkipped) = "ingest.file_skipped.v1", Progress;
     /// `ingest.chunk_created.v1`: a chunk of source is ready for embedding.
     IngestChunkCreated(ChunkCreated) = "ingest.chunk_created.v1", Progress;
+    /// `ingest.progress.v1`: how far ingest has come (a job's public log carries these in
+    /// place of the per-file and per-chunk events).
+    IngestProgress(IngestProgress) = "ingest.progress.v1", Progress;
     /// `ingest.completed.v1`: ingestion ended; totals on success.
     IngestCompleted(IngestCompleted) = "ingest.completed.v1", Completion;
     /// `embedding.batch_started.v1`: a batch of chunks went to the model.
@@ -123,6 +126,9 @@ events! {
     GenerationStarted(GenerationStarted) = "generation.started.v1", Progress;
     /// `generation.symbol_documented.v1`: one symbol has its summary.
     GenerationSymbolDocumented(SymbolDocumented) = "generation.symbol_documented.v1", Progress;
+    /// `generation.progress.v1`: how far generation has come, with the running cost (a job's
+    /// public log carries these in place of the per-symbol events).
+    GenerationProgress(GenerationProgress) = "generation.progress.v1", Progress;
     /// `generation.completed.v1`: generation ended, with tokens and cost.
     GenerationCompleted(GenerationCompleted) = "generation.completed.v1", Completion;
     /// `pack.started.v1`: the docpack is being written.
@@ -285,6 +291,24 @@ pub struct FileSkipped {
     /// More detail for people, such as the rule or the limit that applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+}
+
+/// `ingest.progress.v1`: running totals of ingest, each event holding all of them so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IngestProgress {
+    /// Files found that will be read.
+    pub files_detected: u64,
+    /// Files parsed into symbols.
+    pub files_parsed: u64,
+    /// Files left out.
+    pub files_skipped: u64,
+    /// Chunks made.
+    pub chunks: u64,
+    /// Files detected per language id (`text` for files read but not parsed).
+    pub languages: BTreeMap<String, u64>,
+    /// The file detected last, while ingest runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_file: Option<String>,
 }
 
 /// `ingest.file_parsed.v1`: everything extracted from one file, for the graph and the docpack.
@@ -473,9 +497,47 @@ pub struct SymbolDocumented {
     pub input_tokens: u64,
     /// Completion tokens spent (0 when cached or offline).
     pub output_tokens: u64,
+    /// What its tokens cost, in US dollars, at the model's price (0 when cached, offline, or
+    /// the price is not known).
+    #[serde(default)]
+    pub cost_usd: f64,
     /// Why the model's summary failed (the summary is then the offline one); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+/// `generation.progress.v1`: running totals of generation, each event holding all of them so
+/// far, and the summary written last.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenerationProgress {
+    /// Symbols that have a summary, however it was made.
+    pub documented: u64,
+    /// Symbols whose summary failed after retries (they keep an offline one).
+    pub failed: u64,
+    /// Summaries taken from the cache.
+    pub cached: u64,
+    /// Summaries written by the offline summarizer.
+    pub offline: u64,
+    /// Prompt tokens spent.
+    pub input_tokens: u64,
+    /// Completion tokens spent.
+    pub output_tokens: u64,
+    /// What the tokens cost so far, in US dollars.
+    pub cost_usd: f64,
+    /// The summary written last.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latest: Option<LatestSummary>,
+}
+
+/// One summary, as progress shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LatestSummary {
+    /// The symbol documented.
+    pub symbol_id: SymbolId,
+    /// Its summary.
+    pub summary: String,
+    /// Where the summary came from.
+    pub source: SummarySource,
 }
 
 /// `generation.completed.v1`: totals, tokens and cost.

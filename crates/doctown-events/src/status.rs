@@ -1,11 +1,87 @@
-//! A job's status and the transitions allowed between them: the state machine every change of
-//! a job's status goes through, so a job never moves backwards, never leaves an ending and never
-//! skips a stage.
+//! The stages of the pipeline and a job's status, with the transitions allowed between them:
+//! the state machine every change of a job's status goes through, so a job never moves
+//! backwards, never leaves an ending and never skips a stage.
+//!
+//! [`Stage::ALL`] is the one definition of which stages there are and in what order; a job's
+//! statuses, their order and everything that names a stage (queues, event types, the website's
+//! list, the database's check) derive from it or are checked against it.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+/// A stage of the pipeline, in the order a job goes through them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Reading, filtering and parsing the repository into files, symbols and chunks.
+    Ingest,
+    /// Embedding the chunks.
+    Embed,
+    /// Clusters, the code graph and each symbol's context.
+    Assemble,
+    /// Summaries.
+    Generate,
+    /// The docpack, written and stored.
+    Pack,
+}
+
+impl Stage {
+    /// Every stage, in order: the one place their order is written.
+    pub const ALL: [Stage; 5] = [
+        Stage::Ingest,
+        Stage::Embed,
+        Stage::Assemble,
+        Stage::Generate,
+        Stage::Pack,
+    ];
+
+    /// Its name (queue streams and stored results are named by it).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Embed => "embed",
+            Stage::Assemble => "assemble",
+            Stage::Generate => "generate",
+            Stage::Pack => "pack",
+        }
+    }
+
+    /// The prefix of the event types its workers emit (`ingest.started.v1`, …).
+    pub fn event_prefix(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Embed => "embedding",
+            Stage::Assemble => "assembly",
+            Stage::Generate => "generation",
+            Stage::Pack => "pack",
+        }
+    }
+
+    /// A job's status while it is in this stage.
+    pub fn status(self) -> JobStatus {
+        match self {
+            Stage::Ingest => JobStatus::Ingesting,
+            Stage::Embed => JobStatus::Embedding,
+            Stage::Assemble => JobStatus::Assembling,
+            Stage::Generate => JobStatus::Generating,
+            Stage::Pack => JobStatus::Packing,
+        }
+    }
+
+    /// The stage after this one; none after the last.
+    pub fn next(self) -> Option<Stage> {
+        let at = Stage::ALL.iter().position(|stage| *stage == self)?;
+        Stage::ALL.get(at + 1).copied()
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// Where a job is: waiting, in one of the stages, or finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -42,7 +118,8 @@ pub struct TransitionError {
 }
 
 impl JobStatus {
-    /// Every status, in the order a job goes through them (the three endings last).
+    /// Every status, in the order a job goes through them (the three endings last); a test
+    /// checks it against [`Stage::ALL`].
     pub const ALL: [JobStatus; 9] = [
         JobStatus::Queued,
         JobStatus::Ingesting,
@@ -78,16 +155,18 @@ impl JobStatus {
         )
     }
 
-    /// The status after this one when all goes well; none after `completed` or an ending.
+    /// The stage a job in this status is in; none while queued or once ended.
+    pub fn stage(self) -> Option<Stage> {
+        Stage::ALL.into_iter().find(|stage| stage.status() == self)
+    }
+
+    /// The status after this one when all goes well (the stages in [`Stage::ALL`]'s order,
+    /// then `completed`); none after `completed` or an ending.
     pub fn next(self) -> Option<JobStatus> {
-        match self {
-            JobStatus::Queued => Some(JobStatus::Ingesting),
-            JobStatus::Ingesting => Some(JobStatus::Embedding),
-            JobStatus::Embedding => Some(JobStatus::Assembling),
-            JobStatus::Assembling => Some(JobStatus::Generating),
-            JobStatus::Generating => Some(JobStatus::Packing),
-            JobStatus::Packing => Some(JobStatus::Completed),
-            JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled => None,
+        match (self, self.stage()) {
+            (JobStatus::Queued, _) => Some(Stage::ALL[0].status()),
+            (_, Some(stage)) => Some(stage.next().map_or(JobStatus::Completed, Stage::status)),
+            _ => None,
         }
     }
 
@@ -184,6 +263,31 @@ mod tests {
             JobStatus::Cancelled.transition(JobStatus::Cancelled),
             Ok(JobStatus::Cancelled)
         );
+    }
+
+    #[test]
+    fn statuses_follow_the_stages() {
+        let mut expected = vec![JobStatus::Queued];
+        expected.extend(Stage::ALL.map(Stage::status));
+        expected.extend([
+            JobStatus::Completed,
+            JobStatus::Failed,
+            JobStatus::Cancelled,
+        ]);
+        assert_eq!(JobStatus::ALL.to_vec(), expected);
+        for stage in Stage::ALL {
+            assert_eq!(stage.status().stage(), Some(stage));
+            assert_eq!(
+                stage.status().next(),
+                Some(stage.next().map_or(JobStatus::Completed, Stage::status))
+            );
+            assert!(
+                crate::EventType::ALL
+                    .iter()
+                    .any(|t| t.stage() == stage.event_prefix())
+            );
+        }
+        assert_eq!(Stage::Pack.next(), None);
     }
 
     #[test]

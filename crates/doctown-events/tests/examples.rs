@@ -101,6 +101,15 @@ fn example(event_type: EventType) -> Envelope {
                 .into(),
         }
         .into(),
+        EventType::IngestProgress => IngestProgress {
+            files_detected: 31,
+            files_parsed: 24,
+            files_skipped: 3,
+            chunks: 96,
+            languages: [("rust".to_owned(), 24), ("text".to_owned(), 7)].into(),
+            current_file: Some("src/macros.rs".into()),
+        }
+        .into(),
         EventType::IngestCompleted => IngestCompleted {
             commit_sha: Some("6e1735597bb21c5d979a077395df85e1d633e077".into()),
             files: 14,
@@ -242,7 +251,25 @@ fn example(event_type: EventType) -> Envelope {
             source: SummarySource::Llm,
             input_tokens: 402,
             output_tokens: 24,
+            cost_usd: 0.0000747,
             error: None,
+        }
+        .into(),
+        EventType::GenerationProgress => GenerationProgress {
+            documented: 40,
+            failed: 0,
+            cached: 12,
+            offline: 0,
+            input_tokens: 11_256,
+            output_tokens: 672,
+            cost_usd: 0.0020916,
+            latest: Some(LatestSummary {
+                symbol_id,
+                summary: "Returns the current maximum log level, which logging macros check \
+                          before building a record."
+                    .into(),
+                source: SummarySource::Llm,
+            }),
         }
         .into(),
         EventType::GenerationCompleted => GenerationCompleted {

@@ -32,6 +32,8 @@ pub struct SymbolSummary {
     pub input_tokens: u64,
     /// Completion tokens spent on it.
     pub output_tokens: u64,
+    /// What those tokens cost, in US dollars, at the model's price (0 when it is not known).
+    pub cost_usd: f64,
     /// The prompt sent, when one was.
     pub prompt: Option<String>,
     /// Why the model's summary failed, when it did.
@@ -47,6 +49,7 @@ impl SymbolSummary {
             source: self.source,
             input_tokens: self.input_tokens,
             output_tokens: self.output_tokens,
+            cost_usd: self.cost_usd,
             error: self.error,
         }
     }
@@ -244,8 +247,15 @@ impl Generator {
         let mut done = futures_util::stream::iter(symbols)
             .map(|symbol| self.document(symbol))
             .buffer_unordered(self.concurrency);
+        let price = match &self.writer {
+            Writer::Model { price, .. } => *price,
+            Writer::Offline => None,
+        };
         while let Some(summary) = done.next().await {
-            let summary = summary.map_err(GenerationError::Refused)?;
+            let mut summary = summary.map_err(GenerationError::Refused)?;
+            if let Some(price) = price {
+                summary.cost_usd = price.cost(summary.input_tokens, summary.output_tokens);
+            }
             totals.documented += 1;
             totals.failed += u64::from(summary.error.is_some());
             totals.cached += u64::from(summary.source == SummarySource::Cached);
@@ -272,6 +282,7 @@ impl Generator {
             source: SummarySource::Offline,
             input_tokens: 0,
             output_tokens: 0,
+            cost_usd: 0.0,
             prompt: None,
             error,
         };
@@ -288,6 +299,7 @@ impl Generator {
                 source: SummarySource::Cached,
                 input_tokens: 0,
                 output_tokens: 0,
+                cost_usd: 0.0,
                 prompt: None,
                 error: None,
             });
@@ -331,6 +343,7 @@ impl Generator {
             source: SummarySource::Llm,
             input_tokens,
             output_tokens,
+            cost_usd: 0.0,
             prompt: Some(prompt.text),
             error: None,
         })

@@ -10,7 +10,6 @@
 
 mod support;
 
-
 use doctown_common::Language;
 use quote::ToTokens;
 use syn::visit::{self, Visit};

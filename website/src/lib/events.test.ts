@@ -31,7 +31,7 @@ describe('parseEnvelope', () => {
 	it('reads every documented example', () => {
 		const examples = documentedExamples();
 		expect(examples.length).toBeGreaterThan(20);
-		expect(new Set(examples.map((e) => e.event_type))).toContain('ingest.file_detected.v1');
+		expect(new Set(examples.map((e) => e.event_type))).toContain('ingest.progress.v1');
 	});
 
 	it.each([
@@ -51,28 +51,42 @@ describe('applyEvent', () => {
 		return [
 			event('job.created', { repo_url: 'https://github.com/octo/hello' }),
 			event('job.stage_changed', { from: 'queued', to: 'ingesting' }),
-			event('ingest.file_detected', { path: 'src/lib.rs', language: 'rust', size_bytes: 10 }),
-			event('ingest.file_detected', { path: 'README.md', size_bytes: 10 }),
-			event('ingest.file_skipped', { path: 'Cargo.lock', reason: 'lock_file' }),
-			event('ingest.chunk_created', { chunk_id: 'a', path: 'src/lib.rs' }),
-			event('ingest.chunk_created', { chunk_id: 'b', path: 'README.md' }),
+			event('ingest.progress', {
+				files_detected: 1,
+				files_parsed: 1,
+				files_skipped: 0,
+				chunks: 1,
+				languages: { rust: 1 },
+				current_file: 'src/lib.rs'
+			}),
+			event('ingest.progress', {
+				files_detected: 2,
+				files_parsed: 1,
+				files_skipped: 1,
+				chunks: 2,
+				languages: { rust: 1, text: 1 }
+			}),
 			event('job.stage_changed', { from: 'ingesting', to: 'embedding' }),
 			event('embedding.batch_completed', { batch_id: 'x', chunk_count: 2, cached_count: 0 }),
 			event('job.stage_changed', { from: 'embedding', to: 'assembling' }),
 			event('assembly.cluster_created', { cluster_id: 0, label: 'add', member_count: 2 }),
 			event('job.stage_changed', { from: 'assembling', to: 'generating' }),
 			event('generation.started', { symbol_count: 2, estimated_cost_usd: 0.001 }),
-			event('generation.symbol_documented', {
-				symbol_id: 's1',
-				summary: 'Adds.',
-				source: 'llm',
+			event('generation.progress', {
+				documented: 1,
+				offline: 0,
 				input_tokens: 1000,
-				output_tokens: 100
+				output_tokens: 100,
+				cost_usd: 0.00021,
+				latest: { symbol_id: 's1', summary: 'Adds.', source: 'llm' }
 			}),
-			event('generation.symbol_documented', {
-				symbol_id: 's2',
-				summary: 'Doubles.',
-				source: 'offline'
+			event('generation.progress', {
+				documented: 2,
+				offline: 1,
+				input_tokens: 1000,
+				output_tokens: 100,
+				cost_usd: 0.00021,
+				latest: { symbol_id: 's2', summary: 'Doubles.', source: 'offline' }
 			})
 		];
 	};
@@ -102,8 +116,9 @@ describe('applyEvent', () => {
 			outputTokens: 100,
 			estimatedCostUsd: 0.001
 		});
-		expect(progress.costUsd).toBeCloseTo(0.00021, 8);
-		expect(progress.summarySources).toEqual({ s1: 'llm', s2: 'offline' });
+		expect(progress.costUsd).toBe(0.00021);
+		expect(progress.latestSummary).toBe('Doubles.');
+		expect(progress.currentFile).toBeNull();
 	});
 
 	it('gives the same picture when a resumed stream repeats events', () => {
@@ -111,8 +126,8 @@ describe('applyEvent', () => {
 		const once = emptyProgress();
 		events.forEach((e) => applyEvent(once, e));
 		const resumed = emptyProgress();
-		events.slice(0, 9).forEach((e) => applyEvent(resumed, e));
-		events.slice(5).forEach((e) => applyEvent(resumed, e));
+		events.slice(0, 7).forEach((e) => applyEvent(resumed, e));
+		events.slice(3).forEach((e) => applyEvent(resumed, e));
 		expect(resumed).toEqual(once);
 	});
 

@@ -91,8 +91,8 @@ export interface Progress {
 	error: { code: string; message: string } | null;
 	docpackId: string | null;
 	docpackBytes: number | null;
-	/** Per symbol id, where its summary came from (`llm`, `offline`, `cache`). */
-	summarySources: Record<string, string>;
+	/** The summary written last, while generation runs. */
+	latestSummary: string | null;
 }
 
 /** The picture before any event. */
@@ -121,12 +121,9 @@ export function emptyProgress(): Progress {
 		error: null,
 		docpackId: null,
 		docpackBytes: null,
-		summarySources: {}
+		latestSummary: null
 	};
 }
-
-/** gpt-4o-mini's prices per million tokens, for the running cost between completions. */
-const PRICE_PER_MILLION = { input: 0.15, output: 0.6 };
 
 function isStage(status: string): status is Stage {
 	return (STAGES as readonly string[]).includes(status);
@@ -159,17 +156,12 @@ export function applyEvent(progress: Progress, envelope: Envelope): Progress {
 			progress.startedAt ??= envelope.timestamp;
 			break;
 		}
-		case 'ingest.file_detected':
-			progress.filesDetected += 1;
-			progress.currentFile = p.path;
-			progress.languages[p.language ?? 'text'] =
-				(progress.languages[p.language ?? 'text'] ?? 0) + 1;
-			break;
-		case 'ingest.file_skipped':
-			progress.filesSkipped += 1;
-			break;
-		case 'ingest.chunk_created':
-			progress.chunks += 1;
+		case 'ingest.progress':
+			progress.filesDetected = p.files_detected ?? progress.filesDetected;
+			progress.filesSkipped = p.files_skipped ?? progress.filesSkipped;
+			progress.chunks = p.chunks ?? progress.chunks;
+			progress.languages = { ...(p.languages ?? progress.languages) };
+			progress.currentFile = p.current_file ?? null;
 			break;
 		case 'ingest.completed':
 			progress.currentFile = null;
@@ -188,18 +180,13 @@ export function applyEvent(progress: Progress, envelope: Envelope): Progress {
 			progress.generationMode = p.mode ?? null;
 			progress.estimatedCostUsd = p.estimated_cost_usd ?? null;
 			break;
-		case 'generation.symbol_documented':
-			progress.summaries += 1;
-			progress.summarySources[p.symbol_id] = p.source;
-			if (p.source === 'offline') {
-				progress.offlineSummaries += 1;
-			}
-			progress.inputTokens += p.input_tokens ?? 0;
-			progress.outputTokens += p.output_tokens ?? 0;
-			progress.costUsd =
-				(progress.inputTokens * PRICE_PER_MILLION.input +
-					progress.outputTokens * PRICE_PER_MILLION.output) /
-				1e6;
+		case 'generation.progress':
+			progress.summaries = p.documented ?? progress.summaries;
+			progress.offlineSummaries = p.offline ?? progress.offlineSummaries;
+			progress.inputTokens = p.input_tokens ?? progress.inputTokens;
+			progress.outputTokens = p.output_tokens ?? progress.outputTokens;
+			progress.costUsd = p.cost_usd ?? progress.costUsd;
+			progress.latestSummary = p.latest?.summary ?? progress.latestSummary;
 			break;
 		case 'generation.completed':
 			if (envelope.status === 'success') {

@@ -11,7 +11,7 @@ const TYPES = [
 	'job.created',
 	'job.stage_changed',
 	'ingest.started',
-	'ingest.file_detected',
+	'ingest.progress',
 	'job.completed'
 ];
 
