@@ -248,18 +248,21 @@ fn serve_stays_flat_over_many_jobs() {
     let pid = server.child.id();
     let url = "https://github.com/octo/big";
     // Past the finished streams kept whole (and the allocator's warm-up), memory stops growing.
-    for _ in 0..20 {
+    // Each figure is the least of ten jobs in a row, so that what a job happens to leave
+    // allocated for a while (the allocator's per-thread heaps come and go with the blocking
+    // pool's threads) is not taken for growth; a leak raises every job's, and forty jobs of
+    // one leaking even a megabyte each would pass the bound (the issue's own: 10%).
+    let mut resident = Vec::new();
+    for _ in 0..60 {
         run_job(&server, url);
+        resident.push(resident_kib(pid));
     }
-    let warm = resident_kib(pid);
-    for _ in 0..20 {
-        run_job(&server, url);
-    }
-    let after = resident_kib(pid);
-    eprintln!("doctown serve: {warm} KiB after 20 jobs, {after} KiB after 40");
+    let least = |jobs: &[u64]| jobs.iter().copied().min().unwrap();
+    let (warm, after) = (least(&resident[10..20]), least(&resident[50..60]));
+    eprintln!("doctown serve: {warm} KiB after 20 jobs, {after} KiB after 60 ({resident:?})");
     assert!(
-        after <= warm + warm / 20,
-        "resident memory grew from {warm} KiB after 20 jobs to {after} KiB after 40"
+        after <= warm + warm / 10,
+        "resident memory grew from {warm} KiB after 20 jobs to {after} KiB after 60"
     );
 }
 

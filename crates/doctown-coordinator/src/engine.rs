@@ -24,7 +24,9 @@ use doctown_events::{
 };
 use doctown_ingest::InvalidRequest;
 use doctown_pipeline::{FileSizes, PackInput, Summaries, docpack_contents, symbol_inputs};
-use doctown_storage::{Store, docpack_key};
+use doctown_storage::{
+    Artifact, StorageError, Store, artifacts_prefix, docpack_key, get_json, put_json,
+};
 use doctown_worker::Readiness;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -80,10 +82,11 @@ struct EmbeddedBatch {
     cached: u64,
 }
 
-/// The body of an embedding message.
+/// The body of an embedding message: where its batch of chunks is kept (a message carries a
+/// reference, not the text).
 #[derive(Debug, Serialize, Deserialize)]
 struct EmbedWork {
-    chunks: Vec<Chunk>,
+    chunks: Artifact,
 }
 
 /// Why a handler stopped.
@@ -243,16 +246,21 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         EventEmitter::new(job.job_id, context, PRODUCER)
     }
 
-    /// Keeps `body` as what `stage` made for the job under `key`.
+    /// Keeps `body` as what `stage` made for the job under `key`: the body as an artifact in
+    /// the store, its reference in the job store.
     async fn put_result(
         &self,
         job_id: JobId,
         stage: &str,
         key: &str,
         body: &impl Serialize,
-    ) -> Result<(), StoreError> {
-        let body = serde_json::to_vec(body).map_err(|err| malformed("stage result", err))?;
-        self.store.put_result(job_id, stage, key, body).await
+    ) -> Result<(), Stop> {
+        let artifact = put_json(self.storage.as_ref(), &job_id.to_string(), body)
+            .await
+            .map_err(|err| Stop::Unavailable(err.to_string()))?;
+        let reference =
+            serde_json::to_vec(&artifact).map_err(|err| malformed("stage result", err))?;
+        Ok(self.store.put_result(job_id, stage, key, reference).await?)
     }
 
     /// What `stage` made for the job under `key`, if it has.
@@ -261,16 +269,59 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         job_id: JobId,
         stage: &str,
         key: &str,
-    ) -> Result<Option<T>, StoreError> {
-        let found = self
-            .store
-            .results(job_id, stage, &[key.to_owned()])
+    ) -> Result<Option<T>, Stop> {
+        let Some(artifact) = self
+            .artifacts(job_id, stage, &[key.to_owned()])
             .await?
             .pop()
-            .flatten();
-        found
-            .map(|body| serde_json::from_slice(&body).map_err(|err| malformed("stage result", err)))
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        match artifact {
+            Some(artifact) => Ok(Some(self.load(&artifact).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether `stage` made something for the job under `key`.
+    async fn has_result(&self, job_id: JobId, stage: &str, key: &str) -> Result<bool, Stop> {
+        let found = self.artifacts(job_id, stage, &[key.to_owned()]).await?;
+        Ok(matches!(found.as_slice(), [Some(_)]))
+    }
+
+    /// The references of what `stage` made for the job under each of `keys`, in their order.
+    async fn artifacts(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<Artifact>>, Stop> {
+        let mut found = Vec::with_capacity(keys.len());
+        for reference in self.store.results(job_id, stage, keys).await? {
+            found.push(
+                reference
+                    .map(|body| {
+                        serde_json::from_slice(&body).map_err(|err| malformed("stage result", err))
+                    })
+                    .transpose()?,
+            );
+        }
+        Ok(found)
+    }
+
+    /// The value of `artifact`; a failure of the store leaves the message pending, to come
+    /// again.
+    async fn load<T: DeserializeOwned>(&self, artifact: &Artifact) -> Result<T, Stop> {
+        get_json(self.storage.as_ref(), artifact)
+            .await
+            .map_err(|err| match err {
+                StorageError::Missing { .. }
+                | StorageError::Malformed { .. }
+                | StorageError::Mismatch { .. } => {
+                    Stop::Failed(ErrorInfo::new("internal", err.to_string()))
+                }
+                other => Stop::Unavailable(other.to_string()),
+            })
     }
 
     /// What `stage` made for the job under each of `keys`, in their order; `None` when one is
@@ -280,13 +331,13 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         job_id: JobId,
         stage: &str,
         keys: &[String],
-    ) -> Result<Option<Vec<T>>, StoreError> {
+    ) -> Result<Option<Vec<T>>, Stop> {
         let mut all = Vec::with_capacity(keys.len());
-        for body in self.store.results(job_id, stage, keys).await? {
-            let Some(body) = body else {
+        for artifact in self.artifacts(job_id, stage, keys).await? {
+            let Some(artifact) = artifact else {
                 return Ok(None);
             };
-            all.push(serde_json::from_slice(&body).map_err(|err| malformed("stage result", err))?);
+            all.push(self.load(&artifact).await?);
         }
         Ok(Some(all))
     }
@@ -427,6 +478,12 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         events.push(emitter.finish(completed, error.map_or(Ok(()), Err)));
         self.events.append(job.job_id, events).await?;
         self.store.clear_results(job.job_id).await?;
+        // The job's artifacts go with it (the docpack holds what was made); a failure here
+        // leaves them for the store's own expiry rules, and ends nothing.
+        let prefix = artifacts_prefix(&job.job_id.to_string());
+        if let Err(err) = self.storage.remove_all(&prefix).await {
+            tracing::warn!(job_id = %job.job_id, "cannot remove the job's artifacts: {err}");
+        }
         Ok(true)
     }
 
@@ -693,6 +750,9 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             let mut publish = async |chunks: Vec<Chunk>| -> Result<(), Stop> {
                 let key = batch_key(&chunks);
                 let count = chunks.len() as u64;
+                let chunks = put_json(self.storage.as_ref(), &job.job_id.to_string(), &chunks)
+                    .await
+                    .map_err(|err| Stop::Unavailable(err.to_string()))?;
                 let body = serde_json::to_value(EmbedWork { chunks })
                     .map_err(|err| ErrorInfo::new("internal", err.to_string()))?;
                 self.publish(Stage::Embed, job.job_id, &key, body).await?;
@@ -757,16 +817,13 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         message: &Message,
         redelivered: bool,
     ) -> Result<(), Stop> {
-        if self
-            .result::<serde_json::Value>(job.job_id, "embed", &message.key)
-            .await?
-            .is_none()
-        {
+        if !self.has_result(job.job_id, "embed", &message.key).await? {
             let work: EmbedWork = serde_json::from_value(message.body.clone())
                 .map_err(|err| ErrorInfo::new("internal", format!("a malformed batch: {err}")))?;
             let emitter = Self::emitter(job);
             let started = Instant::now();
-            let chunk_count = work.chunks.len() as u64;
+            let chunks: Vec<Chunk> = self.load(&work.chunks).await?;
+            let chunk_count = chunks.len() as u64;
             self.events
                 .append(
                     job.job_id,
@@ -776,10 +833,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                     })],
                 )
                 .await?;
-            let embedded = self
-                .stages
-                .embed(job.job_id, &message.key, work.chunks)
-                .await;
+            let embedded = self.stages.embed(job.job_id, &message.key, chunks).await;
             let batch = match embedded {
                 Ok((chunks, vectors, cached)) => EmbeddedBatch {
                     chunks,
@@ -859,7 +913,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     }
 
     /// The batches ingest sent, once it is done.
-    async fn batches(&self, job_id: JobId) -> Result<Option<Batches>, StoreError> {
+    async fn batches(&self, job_id: JobId) -> Result<Option<Batches>, Stop> {
         self.result(job_id, "ingest", "batches").await
     }
 
@@ -900,11 +954,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     }
 
     async fn assemble(&self, job: &JobRecord) -> Result<(), Stop> {
-        if self
-            .result::<serde_json::Value>(job.job_id, "assemble", "result")
-            .await?
-            .is_some()
-        {
+        if self.has_result(job.job_id, "assemble", "result").await? {
             return Ok(());
         }
         let (ingested, chunks, vectors) = self.inputs(job.job_id).await?;
@@ -964,11 +1014,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     }
 
     async fn generate(&self, job: &JobRecord) -> Result<(), Stop> {
-        if self
-            .result::<serde_json::Value>(job.job_id, "generate", "result")
-            .await?
-            .is_some()
-        {
+        if self.has_result(job.job_id, "generate", "result").await? {
             return Ok(());
         }
         let batches = self
@@ -1094,23 +1140,23 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 return Err(self.stage_failed::<PackCompleted>(job, info).await);
             }
         };
-        let docpack_id = pack.docpack_id.clone().unwrap_or_default();
-        let checksum = pack.checksum.clone().unwrap_or_default();
         self.store
             .put_docpack(
                 job.job_id,
                 &DocpackRecord {
-                    docpack_id,
-                    storage_key: docpack_key(&checksum),
-                    checksum,
+                    docpack_id: pack.docpack_id.clone(),
+                    storage_key: docpack_key(&pack.checksum),
+                    checksum: pack.checksum.clone(),
                     size_bytes: pack.size_bytes,
                 },
             )
             .await?;
         let completed = PackCompleted {
+            docpack_id: Some(pack.docpack_id),
+            checksum: Some(pack.checksum),
+            size_bytes: pack.size_bytes,
             url: Some(format!("/jobs/{}/docpack", job.job_id)),
             duration_ms: millis(started.elapsed()),
-            ..pack
         };
         self.events
             .append(job.job_id, vec![emitter.finish(completed, Ok(()))])

@@ -23,7 +23,7 @@ mod workers;
 pub use engine::{CancelError, Engine, GROUP, QueueNames, SubmitError};
 pub use events::{EventLog, ends_job};
 pub use memory_store::FULL_STREAMS_KEPT;
-pub use stages::{Assembled, StageError, Stages, WorkerPools, WorkerSettings};
+pub use stages::{Assembled, Packed, StageError, Stages, WorkerPools, WorkerSettings};
 pub use store::{DocpackRecord, JobRecord, JobStore, MemoryStore, PgStore, StoreError};
 pub use workers::{CallError, WorkerPool};
 

@@ -18,7 +18,7 @@ use doctown_ingest::{IngestJob, InvalidRequest, run_job};
 use doctown_pipeline::{
     PipelineSettings, Summaries, VectorCache, document, embed_batch, write_docpack_file,
 };
-use doctown_storage::{Store, docpack_key, is_checksum};
+use doctown_storage::{Artifact, Store, docpack_key, is_checksum, put_json};
 use doctown_worker::Readiness;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -158,6 +158,45 @@ pub struct Assembled {
     pub files: Vec<FileAnalysis>,
     /// Clusters, graph and contexts, as the completion event carries them.
     pub completed: AssemblyCompleted,
+}
+
+/// A docpack written and stored: what a job's record needs of it, every part present.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Packed {
+    /// The docpack's id (from its manifest).
+    pub docpack_id: String,
+    /// The SHA-256 of its file, which names where it is stored.
+    pub checksum: String,
+    /// Its size in bytes.
+    pub size_bytes: u64,
+}
+
+impl Packed {
+    /// What `completion` (from `writer`) says was stored, refused when a part is missing.
+    fn from_completion(completion: PackCompleted, writer: &str) -> Result<Self, StageError> {
+        let invalid = |what: &str| {
+            StageError::Failed(ErrorInfo::new(
+                "invalid_answer",
+                format!(
+                    "{writer}'s answer has no valid `{what}`; check that the packers run the \
+                     coordinator's version"
+                ),
+            ))
+        };
+        let docpack_id = completion
+            .docpack_id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| invalid("docpack_id"))?;
+        let checksum = completion
+            .checksum
+            .filter(|checksum| is_checksum(checksum))
+            .ok_or_else(|| invalid("checksum"))?;
+        Ok(Self {
+            docpack_id,
+            checksum,
+            size_bytes: completion.size_bytes,
+        })
+    }
 }
 
 /// Why a stage's work did not get done.
@@ -509,13 +548,14 @@ impl Stages {
     }
 
     /// Writes `contents` (job `job_id`'s) as a docpack and stores it in `storage`, here or on a
-    /// packer worker that stores into the same place. Gives what was stored.
+    /// packer worker that stores into the same place (and reads the contents from it: the
+    /// request carries their artifact's reference). Gives what was stored.
     pub async fn pack(
         &self,
         job_id: JobId,
         contents: DocpackContents,
         storage: &dyn Store,
-    ) -> Result<PackCompleted, StageError> {
+    ) -> Result<Packed, StageError> {
         let Some(pool) = &self.packer else {
             let folder = tempfile::tempdir().map_err(|err| {
                 StageError::Failed(ErrorInfo::new(
@@ -536,31 +576,29 @@ impl Stages {
                     })?
                     .map_err(StageError::Failed)?
             };
-            let key = docpack_key(written.checksum.as_deref().unwrap_or_default());
-            storage.put(&key, &path).await.map_err(|err| {
-                StageError::Failed(ErrorInfo::new("storage_failed", err.to_string()))
-            })?;
+            let written = Packed::from_completion(written, "the docpack writer")?;
+            storage
+                .put(&docpack_key(&written.checksum), &path)
+                .await
+                .map_err(|err| {
+                    StageError::Failed(ErrorInfo::new("storage_failed", err.to_string()))
+                })?;
             return Ok(written);
         };
-        /// `POST /pack`'s body.
+        /// `POST /pack`'s body: where the contents are kept.
         #[derive(Serialize)]
         struct PackRequest {
             job_id: JobId,
-            #[serde(flatten)]
-            contents: DocpackContents,
+            contents: Artifact,
         }
-        let packed: PackCompleted = pool
+        let contents = put_json(storage, &job_id.to_string(), &contents)
+            .await
+            .map_err(|err| StageError::Unavailable(err.to_string()))?;
+        let answer: PackCompleted = pool
             .post("/pack", &PackRequest { job_id, contents })
             .await?;
-        let docpack_id = packed.docpack_id.as_deref().unwrap_or_default();
-        let checksum = packed.checksum.as_deref().unwrap_or_default();
-        if !is_checksum(checksum) {
-            return Err(StageError::Failed(ErrorInfo::new(
-                "invalid_answer",
-                "the packer worker's answer has no valid `checksum`; check that the packers \
-                 run the coordinator's version",
-            )));
-        }
+        let packed = Packed::from_completion(answer, "the packer worker")?;
+        let (docpack_id, checksum) = (&packed.docpack_id, &packed.checksum);
         let stored = storage.size(&docpack_key(checksum)).await.map_err(|err| {
             StageError::Unavailable(format!("cannot check the packer's docpack: {err}"))
         })?;

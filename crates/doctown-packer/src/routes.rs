@@ -13,7 +13,9 @@ use doctown_docpack::{
     SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
 };
 use doctown_events::{ErrorInfo, EventContext, EventEmitter, PackCompleted, PackStarted};
-use doctown_storage::{StorageError, Store, docpack_key, is_checksum, verified};
+use doctown_storage::{
+    Artifact, StorageError, Store, docpack_key, get_json, is_checksum, verified,
+};
 use doctown_worker::{ApiError, Jobs, ValidJson, accepts, attachment, job_id, stream_task};
 use serde::Deserialize;
 
@@ -42,12 +44,30 @@ impl PackService {
     }
 }
 
-/// The body of `POST /pack`: a job's artifacts and metadata.
+/// The body of `POST /pack`: a job's artifacts and metadata, inline or (`contents`) kept as an
+/// artifact in the store this packer shares with its caller.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PackRequest {
     job_id: Option<String>,
+    /// Where the parts below are kept, instead of inline.
+    contents: Option<Artifact>,
     /// When the docpack is dated; pass the commit's time for reproducible output (default: now).
+    created_at: Option<DateTime<Utc>>,
+    generator: Option<Generator>,
+    source: Option<SourceInfo>,
+    nodes: Option<Vec<Node>>,
+    graph: Option<Graph>,
+    clusters: Option<Vec<Cluster>>,
+    source_map: Option<Vec<SourceFile>>,
+    embeddings: Option<EmbeddingsRequest>,
+    symbol_contexts: Option<Vec<SymbolContextEntry>>,
+}
+
+/// What a docpack is made of: the request's parts, or an artifact holding them.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackParts {
     created_at: Option<DateTime<Utc>>,
     generator: Option<Generator>,
     source: Option<SourceInfo>,
@@ -75,8 +95,48 @@ struct ChunkVector {
 }
 
 impl PackRequest {
-    /// The job id and the docpack contents, or a 422 naming what is missing or wrong.
-    fn contents(self) -> Result<(JobId, DocpackContents), ApiError> {
+    /// The job id and the docpack contents (read from the store when kept there), or a 422
+    /// naming what is missing or wrong.
+    async fn contents(self, store: &dyn Store) -> Result<(JobId, DocpackContents), ApiError> {
+        let job_id = job_id(self.job_id.as_deref())?;
+        let inline = PackParts {
+            created_at: self.created_at,
+            generator: self.generator,
+            source: self.source,
+            nodes: self.nodes,
+            graph: self.graph,
+            clusters: self.clusters,
+            source_map: self.source_map,
+            embeddings: self.embeddings,
+            symbol_contexts: self.symbol_contexts,
+        };
+        let Some(artifact) = self.contents else {
+            return Ok((job_id, inline.contents()?));
+        };
+        if inline.source.is_some() || inline.nodes.is_some() || inline.source_map.is_some() {
+            return Err(ApiError::invalid_field(
+                "contents",
+                "the request has both `contents` and inline parts; send one or the other",
+            ));
+        }
+        let parts: PackParts = get_json(store, &artifact).await.map_err(|err| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "storage_failed",
+                format!(
+                    "{err}; give this packer the storage its caller writes to (the same \
+                 DOCTOWN_S3_* bucket or DOCTOWN_STORAGE_DIR)"
+                ),
+            )
+            .with_field("contents")
+        })?;
+        Ok((job_id, parts.contents()?))
+    }
+}
+
+impl PackParts {
+    /// The docpack contents, or a 422 naming what is missing or wrong.
+    fn contents(self) -> Result<DocpackContents, ApiError> {
         let missing: Vec<&str> = [
             ("source", self.source.is_none()),
             ("nodes", self.nodes.is_none()),
@@ -98,7 +158,6 @@ impl PackRequest {
                 ),
             ));
         }
-        let job_id = job_id(self.job_id.as_deref())?;
         let (Some(source), Some(nodes), Some(graph), Some(clusters), Some(source_map)) = (
             self.source,
             self.nodes,
@@ -162,7 +221,7 @@ impl PackRequest {
             embeddings,
             symbol_contexts: self.symbol_contexts,
         };
-        Ok((job_id, contents))
+        Ok(contents)
     }
 }
 
@@ -257,7 +316,7 @@ async fn pack(
     jobs: web::Data<Jobs>,
     ValidJson(body): ValidJson<PackRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (job_id, contents) = body.contents()?;
+    let (job_id, contents) = body.contents(service.store.as_ref()).await?;
     let started = PackStarted {
         symbol_count: contents.nodes.len() as u64,
         chunk_count: contents

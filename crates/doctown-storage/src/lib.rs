@@ -1,8 +1,9 @@
-//! Where docpacks are kept. [`Store`] is the one small trait: put a file under a key, open a key
-//! as a stream, and give a download URL. [`LocalStore`] keeps files in a folder (the default);
+//! Where docpacks and artifacts are kept. [`Store`] is the one small trait: put a file under a
+//! key, open a key as a stream, give a download URL, and remove what a prefix holds. [`LocalStore`] keeps files in a folder (the default);
 //! [`S3Store`] uses any S3-compatible service through aws-sdk-s3, with pre-signed download URLs
 //! (Cloudflare R2 in production). [`StorageSettings`] picks one from flags or the environment.
 
+mod artifact;
 mod local;
 mod s3;
 mod settings;
@@ -15,6 +16,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{BoxStream, StreamExt};
 use sha2::{Digest, Sha256};
 
+pub use artifact::{Artifact, artifacts_prefix, get_json, put_json};
 pub use local::LocalStore;
 pub use s3::{S3Settings, S3Store};
 pub use settings::{StorageKind, StorageSettings};
@@ -54,6 +56,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         &'a self,
         key: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, StorageError>>;
+
+    /// Removes every object whose key starts with `prefix` (a folder's worth: `artifacts/<job>/`);
+    /// none is not an error.
+    fn remove_all<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<(), StorageError>>;
 }
 
 /// Why the store failed, with what to do.
@@ -89,6 +95,23 @@ pub enum StorageError {
     /// The settings are incomplete.
     #[error("{0}")]
     Settings(String),
+    /// An object that was recorded is not in the store.
+    #[error(
+        "the object {key} is missing from storage; it was removed, or the store is not the one \
+         it was written to (check DOCTOWN_STORAGE_DIR or DOCTOWN_S3_BUCKET)"
+    )]
+    Missing {
+        /// The key.
+        key: String,
+    },
+    /// An object's bytes are not what its reader expects.
+    #[error("the object {key} cannot be read: {message}")]
+    Malformed {
+        /// The key.
+        key: String,
+        /// Why.
+        message: String,
+    },
     /// The object under a key is not what was recorded of it.
     #[error(
         "the object stored under {key} is not the one recorded ({what}); it was changed or \

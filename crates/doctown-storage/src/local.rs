@@ -43,6 +43,9 @@ impl LocalStore {
     }
 }
 
+/// Bytes read from a file at once.
+const READ_CHUNK: usize = 256 * 1024;
+
 /// Maps an I/O error on `path` to a storage error.
 fn local(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> StorageError {
     let path = path.display().to_string();
@@ -89,7 +92,8 @@ impl Store for LocalStore {
             let size = file.metadata().await.map_err(local("read", &path))?.len();
             Ok(Some(Object {
                 size,
-                body: ReaderStream::new(file).boxed(),
+                // Large reads: each is one trip to the blocking pool.
+                body: ReaderStream::with_capacity(file, READ_CHUNK).boxed(),
             }))
         })
     }
@@ -110,5 +114,17 @@ impl Store for LocalStore {
         _key: &'a str,
     ) -> BoxFuture<'a, Result<Option<String>, StorageError>> {
         Box::pin(async { Ok(None) })
+    }
+
+    fn remove_all<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            // Prefixes name folders (`artifacts/<job>/`).
+            let folder = self.path(prefix.trim_end_matches('/'))?;
+            match tokio::fs::remove_dir_all(&folder).await {
+                Ok(()) => Ok(()),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(err) => Err(local("remove", &folder)(err)),
+            }
+        })
     }
 }

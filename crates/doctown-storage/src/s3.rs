@@ -98,7 +98,11 @@ impl Store for S3Store {
                 .put_object()
                 .bucket(&self.settings.bucket)
                 .key(key)
-                .content_type("application/gzip")
+                .content_type(if key.ends_with(".json") {
+                    "application/json"
+                } else {
+                    "application/gzip"
+                })
                 .body(body)
                 .send()
                 .await
@@ -172,6 +176,43 @@ impl Store for S3Store {
                 .await
                 .map_err(|err| self.error("sign a download URL for", key, err))?;
             Ok(Some(request.uri().to_owned()))
+        })
+    }
+
+    fn remove_all<'a>(&'a self, prefix: &'a str) -> BoxFuture<'a, Result<(), StorageError>> {
+        Box::pin(async move {
+            let mut pages = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.settings.bucket)
+                .prefix(prefix)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|err| self.error("list", prefix, err))?;
+                let keys: Vec<String> = page
+                    .contents()
+                    .iter()
+                    .filter_map(|object| object.key().map(str::to_owned))
+                    .collect();
+                // One request per object: DeleteObjects needs checksums some services refuse.
+                let mut deletions = futures_util::stream::iter(keys)
+                    .map(|key| async move {
+                        self.client
+                            .delete_object()
+                            .bucket(&self.settings.bucket)
+                            .key(&key)
+                            .send()
+                            .await
+                            .map(drop)
+                            .map_err(|err| self.error("remove", &key, err))
+                    })
+                    .buffer_unordered(16);
+                while let Some(deleted) = deletions.next().await {
+                    deleted?;
+                }
+            }
+            Ok(())
         })
     }
 }
