@@ -36,7 +36,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::EventLog;
-use crate::queue::{Delivery, Message, Queue, QueueError};
+use crate::queue::{DeadLetter, Delivery, Message, Queue, QueueError};
 use crate::stages::{Assembled, StageError, Stages};
 use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError, malformed};
 
@@ -138,6 +138,18 @@ pub enum CancelError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What replaying a dead letter did.
+#[derive(Debug)]
+pub enum Replayed {
+    /// Its job had not ended: the message went back to its stream, to be handled again.
+    Requeued,
+    /// Its job had ended (failed, once its retries were spent): the same repository was
+    /// submitted again as the job with this id.
+    Resubmitted(JobId),
+    /// Its job is not known here any more: the letter was dropped.
+    Dropped,
 }
 
 /// Where an engine reads and who it is there.
@@ -360,6 +372,42 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             .await?;
         tracing::info!(%job_id, repo_url, "job queued");
         Ok(job)
+    }
+
+    /// Every stage's dead letters (messages delivered too often without being acknowledged),
+    /// oldest first within a stage.
+    pub async fn dead_letters(&self) -> Result<Vec<(Stage, DeadLetter)>, QueueError> {
+        let mut all = Vec::new();
+        for stage in Stage::ALL {
+            for letter in self.queue.dead_letters(&self.names.stream(stage)).await? {
+                all.push((stage, letter));
+            }
+        }
+        Ok(all)
+    }
+
+    /// Replays `letter`, a dead letter of `stage`, once the cause is fixed: a job still running
+    /// gets the message back in its stream; an ended job's repository is submitted again as a
+    /// new job. The letter is removed either way.
+    pub async fn replay(&self, stage: Stage, letter: &DeadLetter) -> Result<Replayed, SubmitError> {
+        let message = &letter.message;
+        let replayed = match self.store.job(message.job_id).await? {
+            None => Replayed::Dropped,
+            Some(job) if !job.status.is_terminal() => {
+                self.publish(stage, job.job_id, &message.key, message.body.clone())
+                    .await?;
+                Replayed::Requeued
+            }
+            Some(job) => {
+                let again = self.submit(&job.repo_url, job.git_ref.as_deref()).await?;
+                Replayed::Resubmitted(again.job_id)
+            }
+        };
+        self.queue
+            .remove_dead_letter(&self.names.stream(stage), &letter.id)
+            .await?;
+        tracing::info!(job_id = %message.job_id, stage = stage.name(), ?replayed, "dead letter replayed");
+        Ok(replayed)
     }
 
     /// Cancels the job: it ends `cancelled`, and a stage running it here is stopped.

@@ -20,7 +20,7 @@ mod stages;
 mod store;
 mod workers;
 
-pub use engine::{CancelError, Engine, GROUP, QueueNames, SubmitError};
+pub use engine::{CancelError, Engine, GROUP, QueueNames, Replayed, SubmitError};
 pub use events::{EventLog, ends_job};
 pub use memory_store::FULL_STREAMS_KEPT;
 pub use stages::{Assembled, Packed, StageError, Stages, WorkerPools, WorkerSettings};
@@ -28,7 +28,7 @@ pub use store::{DocpackRecord, JobRecord, JobStore, MemoryStore, PgStore, StoreE
 pub use workers::{CallError, WorkerPool};
 
 pub use queue::{
-    Delivery, MemoryQueue, Message, Queue, QueueError, QueueOptions, dead_letter_stream,
+    DeadLetter, Delivery, MemoryQueue, Message, Queue, QueueError, QueueOptions, dead_letter_stream,
 };
 pub use redis_queue::RedisQueue;
 pub use serve::{Parts, STOP_GRACE, engine_runtime, serve};

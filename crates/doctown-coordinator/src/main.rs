@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use clap::Parser;
 use doctown_coordinator::{
-    MemoryQueue, Parts, PgStore, Queue, QueueNames, QueueOptions, RedisQueue, STOP_GRACE,
-    SiteSettings, Stages, WorkerSettings, engine_runtime, serve,
+    Engine, JobStore, MemoryQueue, Parts, PgStore, Queue, QueueNames, QueueOptions, RedisQueue,
+    Replayed, STOP_GRACE, SiteSettings, Stages, WorkerSettings, engine_runtime, serve,
 };
+use doctown_events::Stage;
 use doctown_pipeline::PipelineSettings;
 use doctown_storage::StorageSettings;
 use doctown_worker::{Identity, ServeSettings, init_logging};
@@ -21,6 +22,10 @@ use doctown_worker::{Identity, ServeSettings, init_logging};
 #[derive(Debug, Parser)]
 #[command(name = "doctown-coordinator", version, max_term_width = 100)]
 struct Command {
+    /// What to do instead of serving.
+    #[command(subcommand)]
+    action: Option<Action>,
+
     #[command(flatten)]
     serve: ServeSettings,
 
@@ -38,6 +43,19 @@ struct Command {
 
     #[command(flatten)]
     site: SiteSettings,
+}
+
+/// An operator's task, run against the coordinator's own queue and database.
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Lists the messages that went to the stage streams' dead letters (delivered too often
+    /// without being handled), with their jobs; with --replay, replays them once the cause is
+    /// fixed: a running job gets its message back, an ended job's repository is submitted again.
+    DeadLetters {
+        /// Replays the dead letter STAGE:ID (as listed); `all` replays every one.
+        #[arg(long, value_name = "STAGE:ID|all")]
+        replay: Vec<String>,
+    },
 }
 
 /// Where the coordinator keeps jobs and moves their work.
@@ -173,7 +191,77 @@ fn start<Q: Queue + 'static>(
         stages,
         site,
     };
-    serve(parts, &command.serve, runtime)
+    match &command.action {
+        None => serve(parts, &command.serve, runtime),
+        Some(Action::DeadLetters { replay }) => {
+            let engine = Engine::new(
+                parts.queue,
+                parts.names,
+                parts.store,
+                parts.storage,
+                parts.stages,
+            );
+            match runtime.block_on(dead_letters(&engine, replay)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => fail(message),
+            }
+        }
+    }
+}
+
+/// Lists the dead letters, then replays those `replay` names.
+async fn dead_letters<Q: Queue + 'static, S: JobStore>(
+    engine: &Engine<Q, S>,
+    replay: &[String],
+) -> Result<(), String> {
+    let letters = engine.dead_letters().await.map_err(|err| err.to_string())?;
+    if letters.is_empty() {
+        println!("no dead letters");
+    }
+    for (stage, letter) in &letters {
+        let job = engine
+            .store()
+            .job(letter.message.job_id)
+            .await
+            .map_err(|err| err.to_string())?;
+        let status = job.map_or_else(|| "unknown".to_owned(), |job| job.status.to_string());
+        println!(
+            "{stage}:{}\tjob {} ({status})\tkey {}",
+            letter.id, letter.message.job_id, letter.message.key
+        );
+    }
+    let wanted = |stage: Stage, id: &str| {
+        replay
+            .iter()
+            .any(|name| name == "all" || *name == format!("{stage}:{id}"))
+    };
+    let unknown: Vec<&String> = replay
+        .iter()
+        .filter(|name| {
+            *name != "all"
+                && !letters
+                    .iter()
+                    .any(|(stage, l)| **name == format!("{stage}:{}", l.id))
+        })
+        .collect();
+    if let Some(name) = unknown.first() {
+        return Err(format!(
+            "there is no dead letter {name}; give one of those listed above as STAGE:ID, or `all`"
+        ));
+    }
+    for (stage, letter) in letters.iter().filter(|(stage, l)| wanted(*stage, &l.id)) {
+        let replayed = engine
+            .replay(*stage, letter)
+            .await
+            .map_err(|err| format!("cannot replay {stage}:{}: {err}", letter.id))?;
+        let outcome = match replayed {
+            Replayed::Requeued => "requeued".to_owned(),
+            Replayed::Resubmitted(job_id) => format!("resubmitted as job {job_id}"),
+            Replayed::Dropped => "dropped (its job is not known)".to_owned(),
+        };
+        println!("replayed {stage}:{}: {outcome}", letter.id);
+    }
+    Ok(())
 }
 
 /// The host name and process id.

@@ -38,6 +38,16 @@ pub struct Delivery {
     pub deliveries: u64,
 }
 
+/// A message that went to its stream's dead letters: delivered too often without being
+/// acknowledged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadLetter {
+    /// Its id among the dead letters (what [`Queue::remove_dead_letter`] takes).
+    pub id: String,
+    /// The message.
+    pub message: Message,
+}
+
 /// When pending messages are handed out again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueOptions {
@@ -140,7 +150,14 @@ pub trait Queue: Send + Sync {
     fn dead_letters(
         &self,
         stream: &str,
-    ) -> impl Future<Output = Result<Vec<Message>, QueueError>> + Send;
+    ) -> impl Future<Output = Result<Vec<DeadLetter>, QueueError>> + Send;
+
+    /// Removes the dead letter `id` of `stream` (once replayed); removing it twice is harmless.
+    fn remove_dead_letter(
+        &self,
+        stream: &str,
+        id: &str,
+    ) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
 /// The streams, in the process.
@@ -374,12 +391,29 @@ impl Queue for MemoryQueue {
         Ok(())
     }
 
-    async fn dead_letters(&self, stream: &str) -> Result<Vec<Message>, QueueError> {
+    async fn dead_letters(&self, stream: &str) -> Result<Vec<DeadLetter>, QueueError> {
         Ok(self
             .lock()
             .get(&dead_letter_stream(stream))
-            .map(|s| s.entries.values().cloned().collect())
+            .map(|s| {
+                s.entries
+                    .iter()
+                    .map(|(id, message)| DeadLetter {
+                        id: id.to_string(),
+                        message: message.clone(),
+                    })
+                    .collect()
+            })
             .unwrap_or_default())
+    }
+
+    async fn remove_dead_letter(&self, stream: &str, id: &str) -> Result<(), QueueError> {
+        let dead = dead_letter_stream(stream);
+        let index = Self::index(&dead, id)?;
+        if let Some(letters) = self.lock().get_mut(&dead) {
+            letters.entries.remove(&index);
+        }
+        Ok(())
     }
 }
 

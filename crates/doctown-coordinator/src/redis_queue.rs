@@ -12,7 +12,9 @@ use redis::streams::{StreamAutoClaimReply, StreamId, StreamPendingCountReply, St
 use redis::{Client, RedisError};
 use tokio::time::Instant;
 
-use crate::queue::{Delivery, Message, Queue, QueueError, QueueOptions, dead_letter_stream};
+use crate::queue::{
+    DeadLetter, Delivery, Message, Queue, QueueError, QueueOptions, dead_letter_stream,
+};
 
 /// The field of a stream entry that holds the message, as JSON.
 const FIELD: &str = "message";
@@ -381,7 +383,7 @@ impl Queue for RedisQueue {
             .map_err(|err| self.unavailable(err))
     }
 
-    async fn dead_letters(&self, stream: &str) -> Result<Vec<Message>, QueueError> {
+    async fn dead_letters(&self, stream: &str) -> Result<Vec<DeadLetter>, QueueError> {
         let dead = dead_letter_stream(stream);
         let entries: Vec<StreamId> = redis::cmd("XRANGE")
             .arg(&dead)
@@ -393,7 +395,22 @@ impl Queue for RedisQueue {
             .ids;
         entries
             .iter()
-            .map(|entry| Self::decode(&dead, entry))
+            .map(|entry| {
+                Ok(DeadLetter {
+                    id: entry.id.clone(),
+                    message: Self::decode(&dead, entry)?,
+                })
+            })
             .collect()
+    }
+
+    async fn remove_dead_letter(&self, stream: &str, id: &str) -> Result<(), QueueError> {
+        redis::cmd("XDEL")
+            .arg(dead_letter_stream(stream))
+            .arg(id)
+            .query_async::<u64>(&mut self.commands.clone())
+            .await
+            .map(drop)
+            .map_err(|err| self.unavailable(err))
     }
 }

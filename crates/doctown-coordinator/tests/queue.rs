@@ -139,9 +139,20 @@ async fn unacknowledged_messages_return_then_go_to_dead_letters(queue: &impl Que
     nothing_for(queue, &stream, "w3").await;
     let dead = queue.dead_letters(&stream).await.unwrap();
     assert_eq!(dead.len(), 1);
-    assert_eq!(dead[0].key, "kept");
+    assert_eq!(dead[0].message.key, "kept");
     tokio::time::sleep(OPTIONS.visibility_timeout + Duration::from_millis(100)).await;
     nothing_for(queue, &stream, "w3").await;
+
+    // An operator's replay removes it; removing it again is harmless.
+    queue
+        .remove_dead_letter(&stream, &dead[0].id)
+        .await
+        .unwrap();
+    queue
+        .remove_dead_letter(&stream, &dead[0].id)
+        .await
+        .unwrap();
+    assert!(queue.dead_letters(&stream).await.unwrap().is_empty());
 }
 
 async fn a_kept_message_stays_with_its_consumer(queue: &impl Queue) {

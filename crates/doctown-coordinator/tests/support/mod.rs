@@ -90,30 +90,52 @@ impl Fleet {
         }
     }
 
-    /// A coordinator process on this fleet's database, streams and folder, reading GitHub at
-    /// `github`, with summaries offline, no caches, and `env`.
-    pub fn start(&self, github: &str, env: &[(&str, &str)]) -> Coordinator {
+    /// What a coordinator process on this fleet reads: its database, streams and folder,
+    /// GitHub at `github`, summaries offline, no caches.
+    fn settings(&self, github: &str) -> Vec<(&'static str, String)> {
         let database = &self.scratch.as_ref().unwrap().url;
         let model = doctown_embedding::default_model_dir();
         let mut all = vec![
-            ("DOCTOWN_DATABASE_URL", database.as_str()),
-            ("DOCTOWN_REDIS_URL", self.redis.as_str()),
-            ("DOCTOWN_QUEUE_NAMESPACE", self.namespace.as_str()),
-            ("DOCTOWN_STORAGE_DIR", self.storage.path().to_str().unwrap()),
-            ("DOCTOWN_GITHUB_API_URL", github),
-            ("DOCTOWN_GITHUB_ARCHIVE_URL", github),
-            ("DOCTOWN_MODEL_DIR", model.to_str().unwrap()),
-            ("DOCTOWN_NO_CACHE", "true"),
-            ("DOCTOWN_OFFLINE", "true"),
+            ("DOCTOWN_DATABASE_URL", database.clone()),
+            ("DOCTOWN_REDIS_URL", self.redis.clone()),
+            ("DOCTOWN_QUEUE_NAMESPACE", self.namespace.clone()),
+            (
+                "DOCTOWN_STORAGE_DIR",
+                self.storage.path().display().to_string(),
+            ),
+            ("DOCTOWN_GITHUB_API_URL", github.to_owned()),
+            ("DOCTOWN_GITHUB_ARCHIVE_URL", github.to_owned()),
+            ("DOCTOWN_MODEL_DIR", model.display().to_string()),
+            ("DOCTOWN_NO_CACHE", "true".to_owned()),
+            ("DOCTOWN_OFFLINE", "true".to_owned()),
         ];
         let library = std::env::var("ORT_DYLIB_PATH").unwrap_or_default();
         if !library.is_empty() {
-            all.push(("ORT_DYLIB_PATH", library.as_str()));
+            all.push(("ORT_DYLIB_PATH", library));
         }
+        all
+    }
+
+    /// A coordinator process on this fleet, reading GitHub at `github`, with `env`.
+    pub fn start(&self, github: &str, env: &[(&str, &str)]) -> Coordinator {
+        let settings = self.settings(github);
+        let mut all: Vec<(&str, &str)> = settings.iter().map(|(k, v)| (*k, v.as_str())).collect();
         all.extend_from_slice(env);
         Coordinator {
             worker: Worker::start(env!("CARGO_BIN_EXE_doctown-coordinator"), &all),
         }
+    }
+
+    /// Runs `doctown-coordinator` with `args` (an operator's subcommand) on this fleet, to its
+    /// end.
+    pub fn run(&self, github: &str, args: &[&str]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_doctown-coordinator"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(self.settings(github))
+            .output()
+            .unwrap()
     }
 }
 
