@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use doctown_events::{EventContext, EventEmitter, GenerationCompleted, GenerationStarted};
+use doctown_events::{EventContext, EventEmitter, GenerationCompleted};
 use doctown_generation::{Generator, SymbolInput};
 use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
 use serde::Deserialize;
@@ -55,22 +55,16 @@ async fn generate(
 ) -> Result<HttpResponse, ApiError> {
     let job_id = job_id(body.job_id.as_deref())?;
     let generator = Arc::clone(&service.generator);
-    let estimate = generator.estimate(&body.symbols);
-    Generator::check_budget(&estimate, service.max_cost_usd).map_err(|err| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            err.code(),
-            err.to_string(),
-        )
-        .with_field("symbols")
-    })?;
-    let started = GenerationStarted {
-        symbol_count: estimate.symbols,
-        mode: generator.mode(),
-        model: generator.model().to_owned(),
-        estimated_input_tokens: estimate.input_tokens,
-        estimated_cost_usd: estimate.cost_usd,
-    };
+    let started = generator
+        .start(&body.symbols, service.max_cost_usd)
+        .map_err(|err| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                err.code(),
+                err.to_string(),
+            )
+            .with_field("symbols")
+        })?;
     tracing::info!(%job_id, symbols = started.symbol_count, cost_bound = started.estimated_cost_usd, "generation job started");
     let symbols = body.symbols;
 

@@ -5,7 +5,9 @@
 use std::time::Instant;
 
 use doctown_common::SymbolId;
-use doctown_events::{GenerationCompleted, GenerationMode, SummarySource, SymbolDocumented};
+use doctown_events::{
+    GenerationCompleted, GenerationMode, GenerationStarted, SummarySource, SymbolDocumented,
+};
 use futures_util::StreamExt;
 
 use crate::cache::{CachedSummary, SummaryCache, cache_key};
@@ -213,6 +215,25 @@ impl Generator {
             max_output_tokens,
             cost_usd: price.map_or(0.0, |p| p.cost(input_tokens, max_output_tokens)),
         }
+    }
+
+    /// How a job of `symbols` starts: its estimate checked against `limit` dollars (refused
+    /// over it, before any request), then the `generation.started` payload announcing it.
+    /// Every driver (the pipeline, the worker) starts a job through this.
+    pub fn start(
+        &self,
+        symbols: &[SymbolInput],
+        limit: Option<f64>,
+    ) -> Result<GenerationStarted, GenerationError> {
+        let estimate = self.estimate(symbols);
+        Self::check_budget(&estimate, limit)?;
+        Ok(GenerationStarted {
+            symbol_count: estimate.symbols,
+            mode: self.mode(),
+            model: self.model().to_owned(),
+            estimated_input_tokens: estimate.input_tokens,
+            estimated_cost_usd: estimate.cost_usd,
+        })
     }
 
     /// Refuses `estimate` when it is over `limit` dollars.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use doctown_common::{Chunk, SymbolId};
 use doctown_docpack::SymbolContextEntry;
-use doctown_events::{Envelope, ErrorInfo, EventEmitter, GenerationCompleted, GenerationStarted};
+use doctown_events::{Envelope, ErrorInfo, EventEmitter, GenerationCompleted};
 use doctown_generation::{Generator, SymbolInput};
 
 /// What generation made.
@@ -54,15 +54,8 @@ pub async fn document(
 ) -> Result<Summaries, ErrorInfo> {
     let failed =
         |err: doctown_generation::GenerationError| ErrorInfo::new(err.code(), err.to_string());
-    let estimate = generator.estimate(&symbols);
-    Generator::check_budget(&estimate, max_cost_usd).map_err(failed)?;
-    send(emitter.emit(GenerationStarted {
-        symbol_count: estimate.symbols,
-        mode: generator.mode(),
-        model: generator.model().to_owned(),
-        estimated_input_tokens: estimate.input_tokens,
-        estimated_cost_usd: estimate.cost_usd,
-    }));
+    let started = generator.start(&symbols, max_cost_usd).map_err(failed)?;
+    send(emitter.emit(started));
     let mut summaries = HashMap::new();
     let mut prompts = HashMap::new();
     let completed = generator
