@@ -135,23 +135,28 @@ pub(crate) fn only<T>(mut candidates: impl Iterator<Item = T>) -> Option<T> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use doctown_common::Language;
 
     use super::*;
     use crate::extract;
 
-    /// Extracts `files` and resolves every import of `importer` (a path among them) to the
-    /// repository, as `module → target` lines (`-` for an import left outside).
-    pub(crate) fn resolved(files: &[(&str, &str)], importer: &str) -> Vec<String> {
-        let analyses: Vec<FileAnalysis> = files
+    /// Each of `files` (path and source, the language detected from the path) extracted.
+    pub(crate) fn analyses(files: &[(&str, &str)]) -> Vec<FileAnalysis> {
+        files
             .iter()
             .map(|(path, source)| {
                 let language =
                     Language::detect(std::path::Path::new(path), source.as_bytes()).unwrap();
                 extract(path, source.as_bytes(), language)
             })
-            .collect();
+            .collect()
+    }
+
+    /// Extracts `files` and resolves every import of `importer` (a path among them) to the
+    /// repository, as `module → target` lines (`-` for an import left outside).
+    fn resolved(files: &[(&str, &str)], importer: &str) -> Vec<String> {
+        let analyses = analyses(files);
         let index = RepoIndex::new(analyses.iter().map(|a| a.path.as_str()));
         let file = analyses.iter().find(|a| a.path == importer).unwrap();
         file.imports

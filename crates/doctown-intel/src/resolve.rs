@@ -301,22 +301,12 @@ fn file_stem(path: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
-    use doctown_common::Language;
-
     use super::*;
-    use crate::extract;
 
     /// Extracts `files`, resolves them together, and gives `caller`'s calls as
     /// (callee, qualified name of the target) pairs.
     fn resolved(files: &[(&str, &str)], caller: &str) -> Vec<(String, Option<String>)> {
-        let mut analyses: Vec<FileAnalysis> = files
-            .iter()
-            .map(|(path, source)| {
-                let language =
-                    Language::detect(std::path::Path::new(path), source.as_bytes()).unwrap();
-                extract(path, source.as_bytes(), language)
-            })
-            .collect();
+        let mut analyses = crate::imports::tests::analyses(files);
         resolve_calls(&mut analyses);
         let all: Vec<&Symbol> = analyses.iter().flat_map(|a| &a.symbols).collect();
         let name_of = |id: SymbolId| {

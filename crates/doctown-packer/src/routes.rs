@@ -64,7 +64,9 @@ struct PackRequest {
     symbol_contexts: Option<Vec<SymbolContextEntry>>,
 }
 
-/// What a docpack is made of: the request's parts, or an artifact holding them.
+/// What a docpack is made of: the request's parts, or an artifact holding them. (The request
+/// repeats these fields rather than flattening this struct: serde cannot refuse unknown fields
+/// around a flattened one, and a misspelt part must be refused.)
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PackParts {

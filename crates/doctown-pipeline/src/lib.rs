@@ -23,7 +23,7 @@ use doctown_common::{Chunk, FileAnalysis};
 use doctown_embedding::{MODEL_ID, ModelSettings};
 use doctown_events::{
     AssemblyCompleted, AssemblyStarted, Completion, EmbeddingCompleted, Envelope, ErrorInfo,
-    EventEmitter, GenerationCompleted, IngestCompleted, PackCompleted, PackStarted, Payload,
+    EventEmitter, GenerationCompleted, IngestCompleted, PackCompleted, PackStarted, Payload, Stage,
 };
 use doctown_generation::{GenerationError, GenerationSettings, Generator, SummaryCache};
 use doctown_ingest::{IngestJob, IngestSettings, run_job};
@@ -86,34 +86,6 @@ impl PipelineSettings {
             self.generation.prompt_budget_tokens,
             self.generation.llm_concurrency,
         )
-    }
-}
-
-/// The stages, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Stage {
-    /// Reading, filtering and parsing the repository.
-    Ingest,
-    /// Embedding the chunks.
-    Embed,
-    /// Clusters, the graph, contexts.
-    Assemble,
-    /// Summaries.
-    Generate,
-    /// Writing the docpack.
-    Pack,
-}
-
-impl Stage {
-    /// Its name, as the CLI shows it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Stage::Ingest => "ingest",
-            Stage::Embed => "embed",
-            Stage::Assemble => "assemble",
-            Stage::Generate => "generate",
-            Stage::Pack => "pack",
-        }
     }
 }
 
