@@ -4,13 +4,12 @@ use std::time::Instant;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use doctown_assembly::{
-    Assembly, AssemblyError, AssemblyOptions, EmbeddedChunk, assemble, validate,
-};
-use doctown_common::FileAnalysis;
+use doctown_assembly::{Assembly, AssemblyError, AssemblyOptions, assemble, validate};
+use doctown_common::{FileAnalysis, JobId};
+use doctown_contracts::assemble::{AssembleRequest, EmbeddedChunk};
+use doctown_contracts::{Assemble, Contract};
 use doctown_events::{AssemblyCompleted, AssemblyStarted, ErrorInfo, EventContext, EventEmitter};
-use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
-use serde::Deserialize;
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, stream_task};
 
 /// The `producer_version` of every event this worker sends.
 const PRODUCER: &str = concat!("doctown-assembly/", env!("CARGO_PKG_VERSION"));
@@ -31,19 +30,8 @@ impl AssembleService {
     pub(crate) fn configure(&self, config: &mut web::ServiceConfig) {
         config
             .app_data(web::Data::new(self.clone()))
-            .route("/assemble", web::post().to(assemble_request));
+            .route(Assemble::PATH, web::post().to(assemble_request));
     }
-}
-
-/// The body of `POST /assemble`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AssembleRequest {
-    job_id: Option<String>,
-    /// The analyses of the files the chunks come from (`ingest.file_parsed` payloads).
-    files: Vec<FileAnalysis>,
-    /// The chunks with their vectors.
-    chunks: Vec<EmbeddedChunk>,
 }
 
 /// The request field an assembly error is about.
@@ -82,7 +70,7 @@ async fn assemble_request(
     jobs: web::Data<Jobs>,
     ValidJson(body): ValidJson<AssembleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let job_id = job_id(body.job_id.as_deref())?;
+    let job_id = body.job_id.unwrap_or_else(JobId::generate);
     validate(&body.files, &body.chunks)
         .map_err(|err| ApiError::invalid_field(&field(&err), err.to_string()))?;
     let started_event = AssemblyStarted {

@@ -180,7 +180,7 @@ fn bad_input_gets_a_4xx_naming_the_field() {
         ),
         (
             Box::new(|b| b["job_id"] = json!("not-a-uuid")),
-            422,
+            400,
             "job_id",
             "",
         ),

@@ -14,8 +14,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufRead;
 use std::time::Instant;
 
-use doctown_assembly::{AssemblyOptions, EmbeddedChunk, assemble};
+use doctown_assembly::{AssemblyOptions, assemble};
 use doctown_common::Language;
+use doctown_contracts::assemble::EmbeddedChunk;
 use doctown_docpack::EdgeKind;
 use serde_json::Value;
 

@@ -3,7 +3,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use doctown_common::{Chunk, ChunkId, FileAnalysis, SymbolId};
+use doctown_common::{ChunkId, FileAnalysis, SymbolId};
+use doctown_contracts::assemble::EmbeddedChunk;
 use doctown_docpack::{Cluster, Graph, SymbolContextEntry};
 use doctown_events::{AssemblyCompleted, ClusterCreated, GraphCompleted};
 use doctown_intel::resolve_calls;
@@ -14,32 +15,6 @@ use crate::{
     AssemblyError, ClusterOptions, LabelSource, cluster, code_graph, label_clusters, related,
     symbol_contexts,
 };
-
-/// A chunk with its embedding: what assembly needs of a chunk (not its text).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct EmbeddedChunk {
-    /// The chunk.
-    pub chunk_id: ChunkId,
-    /// Its file, relative to the repository root.
-    pub path: String,
-    /// The symbols it belongs to (empty for a file-level chunk).
-    #[serde(default)]
-    pub symbol_ids: Vec<SymbolId>,
-    /// Its embedding; every chunk's must have the same dimensions.
-    pub vector: Vec<f32>,
-}
-
-impl EmbeddedChunk {
-    /// `chunk` with its `vector`.
-    pub fn new(chunk: &Chunk, vector: Vec<f32>) -> Self {
-        Self {
-            chunk_id: chunk.chunk_id,
-            path: chunk.path.clone(),
-            symbol_ids: chunk.symbol_ids.clone(),
-            vector,
-        }
-    }
-}
 
 /// How assembly runs.
 #[derive(Debug, Clone, Copy, PartialEq)]

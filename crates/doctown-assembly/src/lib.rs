@@ -11,7 +11,7 @@ mod graph;
 mod labels;
 mod settings;
 
-pub use assemble::{Assembly, AssemblyOptions, EmbeddedChunk, assemble, progress, validate};
+pub use assemble::{Assembly, AssemblyOptions, assemble, progress, validate};
 pub use cluster::{AssemblyError, ClusterOptions, Clustering, cluster};
 pub use code_graph::{code_graph, file_node, module_node};
 pub use context::symbol_contexts;

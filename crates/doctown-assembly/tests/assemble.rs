@@ -4,8 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use doctown_assembly::{AssemblyError, AssemblyOptions, EmbeddedChunk, assemble};
+use doctown_assembly::{AssemblyError, AssemblyOptions, assemble};
 use doctown_common::{FileAnalysis, Language};
+use doctown_contracts::assemble::EmbeddedChunk;
 use doctown_docpack::EdgeKind;
 use doctown_intel::{ChunkOptions, chunk_file, extract};
 

@@ -8,8 +8,9 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use doctown_assembly::{AssemblyOptions, EmbeddedChunk, assemble, tokens};
+use doctown_assembly::{AssemblyOptions, assemble, tokens};
 use doctown_common::{FileAnalysis, Language};
+use doctown_contracts::assemble::EmbeddedChunk;
 use doctown_embedding::{Embedder, EmbedderOptions, default_model_dir};
 use doctown_intel::{ChunkOptions, chunk_file, extract};
 

@@ -2,6 +2,7 @@
 //! stages run here, docpacks in a local folder and, given its built folder, the website.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use doctown_coordinator::{
     MemoryQueue, MemoryStore, Parts, QueueNames, QueueOptions, STOP_GRACE, SiteSettings, Stages,
@@ -46,7 +47,7 @@ pub(crate) fn run(
         Ok(storage) => storage,
         Err(err) => return fail(err.to_string()),
     };
-    let stages = match Stages::load(stages, WorkerPools::default()) {
+    let stages = match Stages::load(stages, WorkerPools::default(), Arc::clone(&storage)) {
         Ok(stages) => stages,
         Err(message) => return fail(message),
     };

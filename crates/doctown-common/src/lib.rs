@@ -4,6 +4,7 @@
 //! This crate does no I/O (it reads the environment to name the cache folder).
 
 mod analysis;
+mod artifact;
 mod chunk;
 mod error;
 mod ids;
@@ -15,6 +16,7 @@ mod symbol;
 pub use analysis::{
     Call, CallKind, FileAnalysis, Import, ImportKind, Symbol, SymbolTag, Visibility,
 };
+pub use artifact::{Artifact, is_checksum};
 pub use chunk::Chunk;
 pub use error::{Error, Result};
 pub use ids::{ChunkId, EventId, JobId, SymbolId, TraceId};

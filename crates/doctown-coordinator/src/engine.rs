@@ -14,30 +14,32 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use doctown_assembly::progress;
-use doctown_common::{Chunk, ChunkId, FileAnalysis, JobId};
+use doctown_common::{Artifact, Chunk, ChunkId, JobId};
+use doctown_contracts::assemble::{AssembleRequest, Assembled, EmbeddedChunk};
+use doctown_contracts::embed::{ChunkText, EmbedRequest};
+use doctown_contracts::generate::{GenerateRequest, Summaries};
+use doctown_contracts::ingest::{FileSizes, IngestRequest, Ingested};
+use doctown_contracts::pack::Contents;
 use doctown_embedding::MODEL_ID;
 use doctown_events::{
     AssemblyCompleted, AssemblyStarted, BatchCompleted, BatchStarted, Completion,
     EmbeddingCompleted, Envelope, ErrorInfo, EventContext, EventEmitter, GenerationCompleted,
-    IngestCompleted, JobCompleted, JobCreated, JobFailed, JobStatus, PackCompleted, PackStarted,
-    Payload, PublicLog, Stage, StageChanged,
+    JobCompleted, JobCreated, JobFailed, JobStatus, PackCompleted, PackStarted, Payload, PublicLog,
+    Stage, StageChanged,
 };
 use doctown_ingest::InvalidRequest;
-use doctown_pipeline::{FileSizes, PackInput, Summaries, docpack_contents, symbol_inputs};
-use doctown_storage::{
-    Artifact, StorageError, Store, artifacts_prefix, docpack_key, get_json, put_json,
-};
+use doctown_pipeline::{PackInput, docpack_contents, symbol_inputs};
+use doctown_storage::{StorageError, Store, artifacts_prefix, docpack_key, get_json, put_json};
 use doctown_worker::Readiness;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::events::EventLog;
 use crate::queue::{DeadLetter, Delivery, Message, Queue, QueueError};
-use crate::stages::{Assembled, StageError, Stages};
+use crate::stages::{Run, StageError, Stages};
 use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError, malformed};
 
 /// The `producer_version` of the coordinator's events.
@@ -56,14 +58,6 @@ fn concurrency(stage: Stage) -> usize {
         Stage::Ingest | Stage::Generate => 4,
         Stage::Embed | Stage::Assemble | Stage::Pack => 1,
     }
-}
-
-/// What ingest made, kept for the later stages.
-#[derive(Debug, Serialize, Deserialize)]
-struct Ingested {
-    files: Vec<FileAnalysis>,
-    sizes: FileSizes,
-    completed: IngestCompleted,
 }
 
 /// The batches ingest sent to embedding, in order, and the chunks they hold: kept last, so
@@ -778,14 +772,14 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     }
 
     async fn run_ingest(&self, job: &JobRecord) -> Result<(), Stop> {
-        let ingest_job = self
-            .stages
-            .job(&job.repo_url, job.git_ref.as_deref())
-            .map_err(|err| ErrorInfo::new("invalid_request", err.to_string()))?;
-        let (sender, mut received) = mpsc::unbounded_channel();
         let (cancel, _untrack) = self.track(job.job_id);
-        let emitter = Self::emitter(job);
-        let ingesting = self.stages.ingest(ingest_job, emitter, cancel, sender);
+        let (run, mut received) = Run::new(Self::emitter(job), cancel);
+        let request = IngestRequest {
+            repo_url: job.repo_url.clone(),
+            git_ref: job.git_ref.clone(),
+            job_id: Some(job.job_id),
+        };
+        let ingesting = self.stages.ingest.run(request, run);
         let progress = Self::emitter(job);
         let (events, writer) = self.events.writer(job.job_id);
         let mut batches = Batches::default();
@@ -881,12 +875,18 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                     })],
                 )
                 .await?;
-            let embedded = self.stages.embed(job.job_id, &message.key, chunks).await;
-            let batch = match embedded {
-                Ok((chunks, vectors, cached)) => EmbeddedBatch {
+            let request = EmbedRequest {
+                batch_id: message.key.clone(),
+                job_id: Some(job.job_id),
+                chunks: chunks.iter().map(ChunkText::from).collect(),
+            };
+            // Embedding streams nothing: its events are made here, around the call.
+            let (run, _events) = Run::new(Self::emitter(job), CancellationToken::new());
+            let batch = match self.stages.embed.run(request, run).await {
+                Ok(embedded) => EmbeddedBatch {
                     chunks,
-                    vectors,
-                    cached,
+                    vectors: embedded.vectors,
+                    cached: embedded.cached,
                 },
                 Err(StageError::Unavailable(reason)) => return Err(Stop::Unavailable(reason)),
                 Err(StageError::Failed(info)) => {
@@ -1017,11 +1017,18 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 })],
             )
             .await?;
-        let assembled = match self
-            .stages
-            .assemble(job.job_id, ingested.files, &chunks, vectors)
-            .await
-        {
+        let request = AssembleRequest {
+            job_id: Some(job.job_id),
+            files: ingested.files,
+            chunks: chunks
+                .iter()
+                .zip(vectors)
+                .map(|(chunk, vector)| EmbeddedChunk::new(chunk, vector))
+                .collect(),
+        };
+        drop(chunks);
+        let (run, _events) = Run::new(Self::emitter(job), CancellationToken::new());
+        let assembled = match self.stages.assemble.run(request, run).await {
             Ok(assembled) => assembled,
             Err(StageError::Unavailable(reason)) => return Err(Stop::Unavailable(reason)),
             Err(StageError::Failed(info)) => {
@@ -1079,31 +1086,33 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let emitter = Self::emitter(job);
         let (events, writer) = self.events.writer(job.job_id);
         let (cancel, _untrack) = self.track(job.job_id);
+        let (run, mut received) = Run::new(Self::emitter(job), cancel);
+        let request = GenerateRequest {
+            job_id: Some(job.job_id),
+            symbols,
+        };
+        let documenting = self.stages.generate.run(request, run);
         // The job's log gets progress with the running cost; the summaries are kept below.
-        let mut public = PublicLog::default();
-        let documented = self
-            .stages
-            .generate(job.job_id, symbols, &emitter, |envelope| {
+        let forwarding = async {
+            let mut public = PublicLog::default();
+            while let Some(envelope) = received.recv().await {
                 for event in public.admit(envelope, &emitter, Instant::now()) {
                     let _ = events.send(event);
                 }
-            });
-        let summaries = cancel.run_until_cancelled(documented).await;
-        for event in public.flush_generation(&emitter, Instant::now()) {
-            let _ = events.send(event);
-        }
+            }
+            for event in public.flush_generation(&emitter, Instant::now()) {
+                let _ = events.send(event);
+            }
+        };
+        let (summaries, ()) = tokio::join!(documenting, forwarding);
         drop(events);
         writer
             .await
             .map_err(|err| ErrorInfo::new("internal", err.to_string()))??;
         let summaries: Summaries = match summaries {
-            Some(Ok(summaries)) => summaries,
-            Some(Err(StageError::Unavailable(reason))) => return Err(Stop::Unavailable(reason)),
-            Some(Err(StageError::Failed(info))) => {
-                return Err(self.stage_failed::<GenerationCompleted>(job, info).await);
-            }
-            None => {
-                let info = ErrorInfo::new("cancelled", "the job was cancelled");
+            Ok(summaries) => summaries,
+            Err(StageError::Unavailable(reason)) => return Err(Stop::Unavailable(reason)),
+            Err(StageError::Failed(info)) => {
                 return Err(self.stage_failed::<GenerationCompleted>(job, info).await);
             }
         };
@@ -1177,11 +1186,12 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             })
         })
         .await?;
-        let pack = match self
-            .stages
-            .pack(job.job_id, contents, self.storage.as_ref())
-            .await
-        {
+        let contents = Contents {
+            job_id: job.job_id,
+            contents,
+        };
+        let (run, _events) = Run::new(Self::emitter(job), CancellationToken::new());
+        let pack = match self.stages.pack.run(contents, run).await {
             Ok(pack) => pack,
             Err(StageError::Unavailable(reason)) => return Err(Stop::Unavailable(reason)),
             Err(StageError::Failed(info)) => {

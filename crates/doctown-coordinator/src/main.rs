@@ -3,6 +3,7 @@
 //! are kept in PostgreSQL, and their docpacks in a local folder or S3-compatible storage.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
@@ -170,7 +171,7 @@ fn start<Q: Queue + 'static>(
         Ok(pools) => pools,
         Err(message) => return fail(message),
     };
-    let stages = match Stages::load(command.stages.clone(), pools) {
+    let stages = match Stages::load(command.stages.clone(), pools, Arc::clone(&storage)) {
         Ok(stages) => stages,
         Err(message) => return fail(message),
     };

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+use doctown_contracts::Contract;
 use doctown_events::{Envelope, ErrorInfo, sse};
 use failsafe::failure_policy::{ConsecutiveFailures, consecutive_failures};
 use failsafe::{StateMachine, backoff};
@@ -106,9 +107,27 @@ impl WorkerPool {
         })
     }
 
+    /// Sends `request` to the stage's route `C::PATH` and reads its JSON answer, retrying calls
+    /// that fail for want of a worker.
+    pub async fn call<C: Contract>(&self, request: &C::Request) -> Result<C::Answer, CallError> {
+        self.post(C::PATH, request).await
+    }
+
+    /// Sends `request` to the stage's route `C::PATH` asking for its events as Server-Sent
+    /// Events, and hands each envelope to `on_event` as it arrives, until the stream ends.
+    /// Retried like [`call`](WorkerPool::call) while nothing has arrived; a stream that breaks
+    /// after that is [`CallError::Broken`].
+    pub async fn stream<C: Contract>(
+        &self,
+        request: &C::Request,
+        on_event: &mut (dyn FnMut(Envelope) + Send),
+    ) -> Result<(), CallError> {
+        self.stream_from(C::PATH, request, on_event).await
+    }
+
     /// POSTs `body` as JSON to `path` and reads the JSON answer, retrying calls that fail for
     /// want of a worker.
-    pub async fn post<T: DeserializeOwned>(
+    async fn post<T: DeserializeOwned>(
         &self,
         path: &str,
         body: &impl Serialize,
@@ -126,12 +145,9 @@ impl WorkerPool {
             .await
     }
 
-    /// POSTs `body` to `path` asking for its events as Server-Sent Events, and hands each
-    /// envelope to `on_event` as it arrives, until the stream ends. Retried like [`post`] while
-    /// nothing has arrived; a stream that breaks after that is [`CallError::Broken`].
-    ///
-    /// [`post`]: WorkerPool::post
-    pub async fn stream(
+    /// POSTs `body` to `path`, handing each event it streams to `on_event`; see
+    /// [`stream`](WorkerPool::stream).
+    async fn stream_from(
         &self,
         path: &str,
         body: &impl Serialize,

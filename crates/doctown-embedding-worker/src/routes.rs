@@ -5,13 +5,14 @@ use std::time::Instant;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use doctown_common::{ChunkId, JobId};
+use doctown_common::JobId;
+use doctown_contracts::embed::{ChunkText, EmbedAnswer, EmbedRequest};
+use doctown_contracts::{Contract, Embed};
 use doctown_embedding::{Device, EmbeddingCache, MODEL_ID};
 use doctown_events::{
     BatchCompleted, BatchStarted, ChunkVector, EmbeddingCompleted, EventContext, EventEmitter,
 };
-use doctown_worker::{ApiError, Jobs, Readiness, ValidJson, accepts, job_id, stream_task};
-use serde::Deserialize;
+use doctown_worker::{ApiError, Jobs, Readiness, ValidJson, accepts, stream_task};
 use sha2::{Digest, Sha256};
 
 use crate::batcher::Batcher;
@@ -55,11 +56,11 @@ impl EmbedService {
     pub(crate) fn configure(&self, config: &mut web::ServiceConfig) {
         config
             .app_data(web::Data::new(self.clone()))
-            .route("/embed", web::post().to(embed));
+            .route(Embed::PATH, web::post().to(embed));
     }
 
     /// The vectors of `chunks`, from the cache where known; gives them and how many were cached.
-    async fn vectors(&self, chunks: &[ChunkRequest]) -> Result<(Vec<ChunkVector>, u64), ApiError> {
+    async fn vectors(&self, chunks: &[ChunkText]) -> Result<(Vec<ChunkVector>, u64), ApiError> {
         let batcher = self.batcher.get().ok_or_else(|| {
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -104,64 +105,46 @@ impl EmbedService {
     }
 }
 
-/// The body of `POST /embed`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EmbedRequest {
-    batch_id: String,
-    #[serde(default)]
-    job_id: Option<String>,
-    chunks: Vec<ChunkRequest>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChunkRequest {
-    chunk_id: ChunkId,
-    content: String,
-}
-
-impl EmbedRequest {
-    fn check(&self, limits: Limits) -> Result<JobId, ApiError> {
-        if self.chunks.is_empty() {
-            return Err(ApiError::invalid_field(
-                "chunks",
-                "`chunks` is empty; send 1 or more",
-            ));
-        }
-        if self.chunks.len() > limits.max_chunks {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "too_many_chunks",
-                format!(
-                    "the request holds {} chunks, over the limit of {} per request \
-                     (DOCTOWN_EMBED_MAX_CHUNKS); split it",
-                    self.chunks.len(),
-                    limits.max_chunks
-                ),
-            )
-            .with_field("chunks"));
-        }
-        if let Some((i, chunk)) = self
-            .chunks
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.content.len() > limits.max_chunk_bytes)
-        {
-            return Err(ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "chunk_too_large",
-                format!(
-                    "chunk {} holds {} bytes, over the limit of {} (DOCTOWN_EMBED_MAX_CHUNK_BYTES)",
-                    chunk.chunk_id,
-                    chunk.content.len(),
-                    limits.max_chunk_bytes
-                ),
-            )
-            .with_field(&format!("chunks[{i}].content")));
-        }
-        job_id(self.job_id.as_deref())
+/// The job id of `request`, or why the request is refused.
+fn check(request: &EmbedRequest, limits: Limits) -> Result<JobId, ApiError> {
+    if request.chunks.is_empty() {
+        return Err(ApiError::invalid_field(
+            "chunks",
+            "`chunks` is empty; send 1 or more",
+        ));
     }
+    if request.chunks.len() > limits.max_chunks {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_chunks",
+            format!(
+                "the request holds {} chunks, over the limit of {} per request \
+                 (DOCTOWN_EMBED_MAX_CHUNKS); split it",
+                request.chunks.len(),
+                limits.max_chunks
+            ),
+        )
+        .with_field("chunks"));
+    }
+    if let Some((i, chunk)) = request
+        .chunks
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.content.len() > limits.max_chunk_bytes)
+    {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "chunk_too_large",
+            format!(
+                "chunk {} holds {} bytes, over the limit of {} (DOCTOWN_EMBED_MAX_CHUNK_BYTES)",
+                chunk.chunk_id,
+                chunk.content.len(),
+                limits.max_chunk_bytes
+            ),
+        )
+        .with_field(&format!("chunks[{i}].content")));
+    }
+    Ok(request.job_id.unwrap_or_else(JobId::generate))
 }
 
 /// `POST /embed`: `{"batch_id", "vectors"}`, or the batch's events with
@@ -172,13 +155,13 @@ async fn embed(
     jobs: web::Data<Jobs>,
     ValidJson(body): ValidJson<EmbedRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let job_id = body.check(service.limits)?;
+    let job_id = check(&body, service.limits)?;
     if !accepts(&request, doctown_events::sse::CONTENT_TYPE) {
         let (vectors, _) = service.vectors(&body.chunks).await?;
-        return Ok(HttpResponse::Ok().json(serde_json::json!({
-            "batch_id": body.batch_id,
-            "vectors": vectors,
-        })));
+        return Ok(HttpResponse::Ok().json(EmbedAnswer {
+            batch_id: body.batch_id,
+            vectors,
+        }));
     }
     let service = service.get_ref().clone();
     Ok(stream_task(&jobs, move |sink, _cancel| async move {

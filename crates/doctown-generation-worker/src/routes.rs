@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use doctown_common::JobId;
+use doctown_contracts::generate::{GenerateAnswer, GenerateRequest};
+use doctown_contracts::{Contract, Generate};
 use doctown_events::{EventContext, EventEmitter, GenerationCompleted};
-use doctown_generation::{Generator, SymbolInput};
-use doctown_worker::{ApiError, Jobs, ValidJson, accepts, job_id, stream_task};
-use serde::Deserialize;
+use doctown_generation::Generator;
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, stream_task};
 
 /// The `producer_version` of every event this worker sends.
 const PRODUCER: &str = concat!("doctown-generation/", env!("CARGO_PKG_VERSION"));
@@ -33,17 +35,8 @@ impl GenerateService {
     pub(crate) fn configure(&self, config: &mut web::ServiceConfig) {
         config
             .app_data(web::Data::new(self.clone()))
-            .route("/generate", web::post().to(generate));
+            .route(Generate::PATH, web::post().to(generate));
     }
-}
-
-/// The body of `POST /generate`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GenerateRequest {
-    job_id: Option<String>,
-    /// The symbols with their contexts (and, optionally, their code).
-    symbols: Vec<SymbolInput>,
 }
 
 /// `POST /generate`.
@@ -53,7 +46,7 @@ async fn generate(
     jobs: web::Data<Jobs>,
     ValidJson(body): ValidJson<GenerateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let job_id = job_id(body.job_id.as_deref())?;
+    let job_id = body.job_id.unwrap_or_else(JobId::generate);
     let generator = Arc::clone(&service.generator);
     let started = generator
         .start(&body.symbols, service.max_cost_usd)
@@ -83,10 +76,10 @@ async fn generate(
             .await
             .map_err(|err| ApiError::new(StatusCode::BAD_GATEWAY, err.code(), err.to_string()))?;
         summaries.sort_by_key(|s| order.get(&s.symbol_id).copied());
-        return Ok(HttpResponse::Ok().json(serde_json::json!({
-            "summaries": summaries,
-            "completed": completed,
-        })));
+        return Ok(HttpResponse::Ok().json(GenerateAnswer {
+            summaries,
+            completed,
+        }));
     }
 
     let reason = jobs.clone();

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use doctown_assembly::{code_graph, symbol_contexts};
 use doctown_common::Language;
-use doctown_generation::{Generator, LlmConfig, Price, SummaryCache, SymbolInput};
+use doctown_contracts::generate::SymbolInput;
+use doctown_generation::{Generator, LlmConfig, Price, SummaryCache};
 
 /// The language-known files under `dir`, sorted by path.
 fn sources(dir: &Path, root: &Path, found: &mut Vec<(String, Vec<u8>, Language)>) {

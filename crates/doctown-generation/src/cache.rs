@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::prompt::{PROMPT_VERSION, SymbolInput};
+use doctown_contracts::generate::SymbolInput;
+
+use crate::prompt::PROMPT_VERSION;
 
 /// One cached summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

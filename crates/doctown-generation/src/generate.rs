@@ -15,7 +15,9 @@ use crate::clean::clean_summary;
 use crate::client::{LlmClient, LlmConfig, LlmError};
 use crate::cost::Price;
 use crate::offline::offline_summary;
-use crate::prompt::{PROMPT_VERSION, SymbolInput, build_prompt};
+use doctown_contracts::generate::SymbolInput;
+
+use crate::prompt::{PROMPT_VERSION, build_prompt};
 use crate::tokens::TokenCounter;
 
 /// The name offline summaries are attributed to.

@@ -22,6 +22,6 @@ pub use client::{Completion, LlmClient, LlmConfig, LlmError};
 pub use cost::Price;
 pub use generate::{Estimate, GenerationError, Generator, OFFLINE_SUMMARIZER, SymbolSummary};
 pub use offline::offline_summary;
-pub use prompt::{PROMPT_VERSION, Prompt, SymbolInput, build_prompt};
+pub use prompt::{PROMPT_VERSION, Prompt, build_prompt};
 pub use settings::{GenerationSettings, OPENAI_BASE_URL};
 pub use tokens::{MESSAGE_OVERHEAD, TokenCounter};

@@ -1,9 +1,8 @@
 //! The prompt of one symbol: the versioned template filled from its context, with its doc
 //! comment and an excerpt of its code, cut to a token budget least useful part first.
 
-use doctown_common::SymbolId;
+use doctown_contracts::generate::SymbolInput;
 use doctown_docpack::SymbolContext;
-use serde::{Deserialize, Serialize};
 
 use crate::tokens::{MESSAGE_OVERHEAD, TokenCounter};
 
@@ -13,18 +12,6 @@ pub const PROMPT_VERSION: &str = "summary-v1";
 
 /// Names listed per list (calls, called by) before the budget cuts them further.
 const MAX_NAMES: usize = 10;
-
-/// One symbol to document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SymbolInput {
-    /// The symbol.
-    pub symbol_id: SymbolId,
-    /// What assembly gathered about it.
-    pub context: SymbolContext,
-    /// Its source code, when known (the prompt carries an excerpt; the cache is keyed by it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-}
 
 /// A prompt ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]

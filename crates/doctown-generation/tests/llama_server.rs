@@ -8,9 +8,10 @@
 use std::time::Duration;
 
 use doctown_common::{Language, SymbolKind};
+use doctown_contracts::generate::SymbolInput;
 use doctown_docpack::SymbolContext;
 use doctown_events::SummarySource;
-use doctown_generation::{Generator, LlmConfig, SummaryCache, SymbolInput};
+use doctown_generation::{Generator, LlmConfig, SummaryCache};
 
 /// The server's base URL; `None` (the test then says so and passes) only outside CI.
 fn server() -> Option<String> {

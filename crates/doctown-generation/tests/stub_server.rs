@@ -9,9 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use doctown_common::{Language, SymbolKind};
+use doctown_contracts::generate::SymbolInput;
 use doctown_docpack::SymbolContext;
 use doctown_events::{GenerationMode, SummarySource};
-use doctown_generation::{Generator, LlmConfig, SummaryCache, SymbolInput, SymbolSummary};
+use doctown_generation::{Generator, LlmConfig, SummaryCache, SymbolSummary};
 use doctown_testkit::{LoopbackServer, Response};
 
 const ANSWER: &str = r#"{"id":"c1","object":"chat.completion","created":1,"model":"stub","choices":[{"index":0,"message":{"role":"assistant","content":"This function parses the config file.\n\nIt returns settings. And logs."},"finish_reason":"stop"}],"usage":{"prompt_tokens":57,"completion_tokens":11,"total_tokens":68}}"#;

@@ -2,10 +2,11 @@
 
 use actix_web::{HttpResponse, web};
 use doctown_common::JobId;
+use doctown_contracts::ingest::IngestRequest;
+use doctown_contracts::{Contract, Ingest};
 use doctown_events::{EventContext, EventEmitter};
 use doctown_ingest::{IngestJob, IngestSettings, run_job};
-use doctown_worker::{ApiError, Jobs, ValidJson, job_id, stream_job};
-use serde::Deserialize;
+use doctown_worker::{ApiError, Jobs, ValidJson, stream_job};
 use tokio::runtime::Handle;
 
 /// The `producer_version` of every event this worker sends.
@@ -18,29 +19,12 @@ pub(crate) struct IngestService {
     downloads: Handle,
 }
 
-/// The body of `POST /ingest`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IngestRequest {
-    /// A GitHub repository URL, in any of the accepted forms.
-    repo_url: String,
-    /// A branch, tag or commit overriding the URL's.
-    #[serde(default)]
-    git_ref: Option<String>,
-    /// The coordinator's job id; a new one when absent.
-    #[serde(default)]
-    job_id: Option<String>,
-}
-
-impl IngestRequest {
-    /// The job this request asks for, or a 422 naming the field at fault.
-    fn job(self, settings: &IngestSettings) -> Result<(JobId, IngestJob), ApiError> {
-        let job_id = job_id(self.job_id.as_deref())?;
-        let job = settings
-            .github_job(&self.repo_url, self.git_ref.as_deref())
-            .map_err(|err| ApiError::invalid_field(err.field, err.message))?;
-        Ok((job_id, job))
-    }
+/// The job `request` asks for, or a 422 naming the field at fault.
+fn job(request: IngestRequest, settings: &IngestSettings) -> Result<(JobId, IngestJob), ApiError> {
+    let job = settings
+        .github_job(&request.repo_url, request.git_ref.as_deref())
+        .map_err(|err| ApiError::invalid_field(err.field, err.message))?;
+    Ok((request.job_id.unwrap_or_else(JobId::generate), job))
 }
 
 impl IngestService {
@@ -56,7 +40,7 @@ impl IngestService {
     pub(crate) fn configure(&self, config: &mut web::ServiceConfig) {
         config
             .app_data(web::Data::new(self.clone()))
-            .route("/ingest", web::post().to(ingest));
+            .route(Ingest::PATH, web::post().to(ingest));
     }
 }
 
@@ -66,7 +50,7 @@ async fn ingest(
     jobs: web::Data<Jobs>,
     ValidJson(request): ValidJson<IngestRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (job_id, job) = request.job(&service.settings)?;
+    let (job_id, job) = job(request, &service.settings)?;
     if jobs.is_shutting_down() {
         return Err(ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,

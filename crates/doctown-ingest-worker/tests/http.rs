@@ -143,7 +143,7 @@ fn bad_requests_get_json_errors_naming_the_field() {
         ),
         (
             json!({"repo_url": "https://github.com/octo/hello", "job_id": "42"}),
-            422,
+            400,
             Some("job_id"),
             "expected a UUID",
         ),

@@ -6,18 +6,16 @@ use std::time::Instant;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, Utc};
-use doctown_common::{ChunkId, JobId};
+use chrono::Utc;
+use doctown_common::{ChunkId, JobId, is_checksum};
+use doctown_contracts::pack::{PackParts, PackRequest};
+use doctown_contracts::{Contract, Pack};
 use doctown_docpack::{
-    Cluster, DocpackContents, DocpackError, EmbeddingSet, Generator, Graph, HashingWriter, Node,
-    SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
+    DocpackContents, DocpackError, EmbeddingSet, Generator, HashingWriter, write_docpack,
 };
 use doctown_events::{ErrorInfo, EventContext, EventEmitter, PackCompleted, PackStarted};
-use doctown_storage::{
-    Artifact, StorageError, Store, docpack_key, get_json, is_checksum, verified,
-};
-use doctown_worker::{ApiError, Jobs, ValidJson, accepts, attachment, job_id, stream_task};
-use serde::Deserialize;
+use doctown_storage::{StorageError, Store, docpack_key, get_json, verified};
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, attachment, stream_task};
 
 /// The `producer_version` of every event this worker sends.
 const PRODUCER: &str = concat!("doctown-packer/", env!("CARGO_PKG_VERSION"));
@@ -39,192 +37,129 @@ impl PackService {
     pub(crate) fn configure(&self, config: &mut web::ServiceConfig) {
         config
             .app_data(web::Data::new(self.clone()))
-            .route("/pack", web::post().to(pack))
+            .route(Pack::PATH, web::post().to(pack))
             .route("/docpacks/{checksum}", web::get().to(download));
     }
 }
 
-/// The body of `POST /pack`: a job's artifacts and metadata, inline or (`contents`) kept as an
-/// artifact in the store this packer shares with its caller.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PackRequest {
-    job_id: Option<String>,
-    /// Where the parts below are kept, instead of inline.
-    contents: Option<Artifact>,
-    /// When the docpack is dated; pass the commit's time for reproducible output (default: now).
-    created_at: Option<DateTime<Utc>>,
-    generator: Option<Generator>,
-    source: Option<SourceInfo>,
-    nodes: Option<Vec<Node>>,
-    graph: Option<Graph>,
-    clusters: Option<Vec<Cluster>>,
-    source_map: Option<Vec<SourceFile>>,
-    embeddings: Option<EmbeddingsRequest>,
-    symbol_contexts: Option<Vec<SymbolContextEntry>>,
-}
-
-/// What a docpack is made of: the request's parts, or an artifact holding them. (The request
-/// repeats these fields rather than flattening this struct: serde cannot refuse unknown fields
-/// around a flattened one, and a misspelt part must be refused.)
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PackParts {
-    created_at: Option<DateTime<Utc>>,
-    generator: Option<Generator>,
-    source: Option<SourceInfo>,
-    nodes: Option<Vec<Node>>,
-    graph: Option<Graph>,
-    clusters: Option<Vec<Cluster>>,
-    source_map: Option<Vec<SourceFile>>,
-    embeddings: Option<EmbeddingsRequest>,
-    symbol_contexts: Option<Vec<SymbolContextEntry>>,
-}
-
-/// Embeddings as they travel in a request.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EmbeddingsRequest {
-    dimensions: u32,
-    vectors: Vec<ChunkVector>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChunkVector {
-    chunk_id: ChunkId,
-    vector: Vec<f32>,
-}
-
-impl PackRequest {
-    /// The job id and the docpack contents (read from the store when kept there), or a 422
-    /// naming what is missing or wrong.
-    async fn contents(self, store: &dyn Store) -> Result<(JobId, DocpackContents), ApiError> {
-        let job_id = job_id(self.job_id.as_deref())?;
-        let inline = PackParts {
-            created_at: self.created_at,
-            generator: self.generator,
-            source: self.source,
-            nodes: self.nodes,
-            graph: self.graph,
-            clusters: self.clusters,
-            source_map: self.source_map,
-            embeddings: self.embeddings,
-            symbol_contexts: self.symbol_contexts,
-        };
-        let Some(artifact) = self.contents else {
-            return Ok((job_id, inline.contents()?));
-        };
-        if inline.source.is_some() || inline.nodes.is_some() || inline.source_map.is_some() {
-            return Err(ApiError::invalid_field(
-                "contents",
-                "the request has both `contents` and inline parts; send one or the other",
-            ));
-        }
-        let parts: PackParts = get_json(store, &artifact).await.map_err(|err| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "storage_failed",
-                format!(
-                    "{err}; give this packer the storage its caller writes to (the same \
-                 DOCTOWN_S3_* bucket or DOCTOWN_STORAGE_DIR)"
-                ),
-            )
-            .with_field("contents")
-        })?;
-        Ok((job_id, parts.contents()?))
+/// The job id and the docpack contents of `request` (read from the store when kept there), or
+/// a 422 naming what is missing or wrong.
+async fn request_contents(
+    request: PackRequest,
+    store: &dyn Store,
+) -> Result<(JobId, DocpackContents), ApiError> {
+    let (job_id, artifact, inline) = request.into_parts();
+    let job_id = job_id.unwrap_or_else(JobId::generate);
+    let Some(artifact) = artifact else {
+        return Ok((job_id, contents(inline)?));
+    };
+    if inline.source.is_some() || inline.nodes.is_some() || inline.source_map.is_some() {
+        return Err(ApiError::invalid_field(
+            "contents",
+            "the request has both `contents` and inline parts; send one or the other",
+        ));
     }
+    let parts: PackParts = get_json(store, &artifact).await.map_err(|err| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "storage_failed",
+            format!(
+                "{err}; give this packer the storage its caller writes to (the same \
+             DOCTOWN_S3_* bucket or DOCTOWN_STORAGE_DIR)"
+            ),
+        )
+        .with_field("contents")
+    })?;
+    Ok((job_id, contents(parts)?))
 }
 
-impl PackParts {
-    /// The docpack contents, or a 422 naming what is missing or wrong.
-    fn contents(self) -> Result<DocpackContents, ApiError> {
-        let missing: Vec<&str> = [
-            ("source", self.source.is_none()),
-            ("nodes", self.nodes.is_none()),
-            ("graph", self.graph.is_none()),
-            ("clusters", self.clusters.is_none()),
-            ("source_map", self.source_map.is_none()),
-        ]
-        .into_iter()
-        .filter_map(|(name, absent)| absent.then_some(name))
+/// The docpack made of `parts`, or a 422 naming what is missing or wrong.
+fn contents(parts: PackParts) -> Result<DocpackContents, ApiError> {
+    let missing: Vec<&str> = [
+        ("source", parts.source.is_none()),
+        ("nodes", parts.nodes.is_none()),
+        ("graph", parts.graph.is_none()),
+        ("clusters", parts.clusters.is_none()),
+        ("source_map", parts.source_map.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(name, absent)| absent.then_some(name))
+    .collect();
+    if let Some(first) = missing.first() {
+        let names: Vec<String> = missing.iter().map(|n| format!("`{n}`")).collect();
+        return Err(ApiError::invalid_field(
+            first,
+            format!(
+                "the request lacks {}; a docpack needs source, nodes, graph, clusters and \
+                 source_map",
+                names.join(", ")
+            ),
+        ));
+    }
+    let (Some(source), Some(nodes), Some(graph), Some(clusters), Some(source_map)) = (
+        parts.source,
+        parts.nodes,
+        parts.graph,
+        parts.clusters,
+        parts.source_map,
+    ) else {
+        // Every piece is present once the check above passed.
+        return Err(ApiError::invalid_field(
+            "source",
+            "the request is incomplete",
+        ));
+    };
+    let chunks: std::collections::HashSet<ChunkId> = source_map
+        .iter()
+        .flat_map(|f| f.chunks.iter().map(|c| c.chunk_id))
         .collect();
-        if let Some(first) = missing.first() {
-            let names: Vec<String> = missing.iter().map(|n| format!("`{n}`")).collect();
+    for (index, cluster) in clusters.iter().enumerate() {
+        if let Some(id) = cluster.member_ids.iter().find(|id| !chunks.contains(id)) {
             return Err(ApiError::invalid_field(
-                first,
+                &format!("clusters[{index}].member_ids"),
                 format!(
-                    "the request lacks {}; a docpack needs source, nodes, graph, clusters and \
-                     source_map",
-                    names.join(", ")
+                    "cluster {} holds chunk {id}, which the source map does not list",
+                    cluster.cluster_id
                 ),
             ));
         }
-        let (Some(source), Some(nodes), Some(graph), Some(clusters), Some(source_map)) = (
-            self.source,
-            self.nodes,
-            self.graph,
-            self.clusters,
-            self.source_map,
-        ) else {
-            // Every piece is present once the check above passed.
-            return Err(ApiError::invalid_field(
-                "source",
-                "the request is incomplete",
-            ));
-        };
-        let chunks: std::collections::HashSet<ChunkId> = source_map
-            .iter()
-            .flat_map(|f| f.chunks.iter().map(|c| c.chunk_id))
-            .collect();
-        for (index, cluster) in clusters.iter().enumerate() {
-            if let Some(id) = cluster.member_ids.iter().find(|id| !chunks.contains(id)) {
-                return Err(ApiError::invalid_field(
-                    &format!("clusters[{index}].member_ids"),
-                    format!(
-                        "cluster {} holds chunk {id}, which the source map does not list",
-                        cluster.cluster_id
-                    ),
-                ));
-            }
-        }
-        let embeddings = match self.embeddings {
-            None => None,
-            Some(request) => {
-                let mut set = EmbeddingSet::new(request.dimensions);
-                for (index, entry) in request.vectors.into_iter().enumerate() {
-                    let field = format!("embeddings.vectors[{index}]");
-                    if !chunks.contains(&entry.chunk_id) {
-                        return Err(ApiError::invalid_field(
-                            &field,
-                            format!(
-                                "chunk {} has an embedding but is not in the source map",
-                                entry.chunk_id
-                            ),
-                        ));
-                    }
-                    set.insert(entry.chunk_id, entry.vector)
-                        .map_err(|err| ApiError::invalid_field(&field, err.to_string()))?;
-                }
-                Some(set)
-            }
-        };
-        let contents = DocpackContents {
-            created_at: self.created_at.unwrap_or_else(Utc::now),
-            generator: self.generator.unwrap_or(Generator {
-                name: "doctown".into(),
-                version: env!("CARGO_PKG_VERSION").into(),
-            }),
-            source,
-            nodes,
-            graph,
-            clusters,
-            source_map,
-            embeddings,
-            symbol_contexts: self.symbol_contexts,
-        };
-        Ok(contents)
     }
+    let embeddings = match parts.embeddings {
+        None => None,
+        Some(request) => {
+            let mut set = EmbeddingSet::new(request.dimensions);
+            for (index, entry) in request.vectors.into_iter().enumerate() {
+                let field = format!("embeddings.vectors[{index}]");
+                if !chunks.contains(&entry.chunk_id) {
+                    return Err(ApiError::invalid_field(
+                        &field,
+                        format!(
+                            "chunk {} has an embedding but is not in the source map",
+                            entry.chunk_id
+                        ),
+                    ));
+                }
+                set.insert(entry.chunk_id, entry.vector)
+                    .map_err(|err| ApiError::invalid_field(&field, err.to_string()))?;
+            }
+            Some(set)
+        }
+    };
+    let contents = DocpackContents {
+        created_at: parts.created_at.unwrap_or_else(Utc::now),
+        generator: parts.generator.unwrap_or(Generator {
+            name: "doctown".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }),
+        source,
+        nodes,
+        graph,
+        clusters,
+        source_map,
+        embeddings,
+        symbol_contexts: parts.symbol_contexts,
+    };
+    Ok(contents)
 }
 
 /// Why packing failed.
@@ -318,7 +253,7 @@ async fn pack(
     jobs: web::Data<Jobs>,
     ValidJson(body): ValidJson<PackRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let (job_id, contents) = body.contents(service.store.as_ref()).await?;
+    let (job_id, contents) = request_contents(body, service.store.as_ref()).await?;
     let started = PackStarted {
         symbol_count: contents.nodes.len() as u64,
         chunk_count: contents

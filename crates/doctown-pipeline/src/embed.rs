@@ -12,6 +12,7 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use doctown_common::Chunk;
+use doctown_contracts::embed::{ChunkText, Embedded};
 use doctown_embedding::{DIMENSIONS, Embedder, MODEL_ID, ModelSettings};
 use doctown_events::{
     BatchCompleted, BatchStarted, EmbeddingCompleted, Envelope, ErrorInfo, EventEmitter,
@@ -50,7 +51,7 @@ pub(crate) enum Stopped {
 }
 
 /// Every chunk, in the order given, with its vector, and the stage's totals.
-pub(crate) type Embedded = (Vec<Chunk>, Vec<Vec<f32>>, EmbeddingCompleted);
+pub(crate) type EmbeddedAll = (Vec<Chunk>, Vec<Vec<f32>>, EmbeddingCompleted);
 
 /// The running stage.
 pub(crate) struct EmbedStage {
@@ -60,7 +61,7 @@ pub(crate) struct EmbedStage {
     progress: Receiver<Progress>,
     /// Whether a batch's event has been sent: the stage's stream has begun.
     begun: bool,
-    thread: JoinHandle<Result<Embedded, Stopped>>,
+    thread: JoinHandle<Result<EmbeddedAll, Stopped>>,
 }
 
 impl EmbedStage {
@@ -122,7 +123,7 @@ impl EmbedStage {
         mut self,
         emitter: &EventEmitter,
         send: &mut dyn FnMut(&Envelope),
-    ) -> (Result<Embedded, Stopped>, bool) {
+    ) -> (Result<EmbeddedAll, Stopped>, bool) {
         self.queue_filling();
         drop(self.queue.take());
         for progress in &self.progress {
@@ -154,7 +155,7 @@ fn embed(
     cache: Option<&VectorCache>,
     cancel: &CancellationToken,
     report: &mpsc::Sender<Progress>,
-) -> Result<Embedded, Stopped> {
+) -> Result<EmbeddedAll, Stopped> {
     let started = Instant::now();
     let mut batches = Batches {
         model,
@@ -312,8 +313,8 @@ fn remember(cache: Option<&VectorCache>, content: &str, vector: &[f32]) {
 pub fn embed_batch(
     embedder: &Embedder,
     cache: Option<&VectorCache>,
-    chunks: &[Chunk],
-) -> Result<(Vec<Vec<f32>>, u64), ErrorInfo> {
+    chunks: &[ChunkText],
+) -> Result<Embedded, ErrorInfo> {
     let mut vectors: Vec<Option<Vec<f32>>> = chunks
         .iter()
         .map(|chunk| cache.and_then(|cache| cache.get(&chunk.content, DIMENSIONS)))
@@ -335,8 +336,8 @@ pub fn embed_batch(
             vectors[index] = Some(vector);
         }
     }
-    Ok((
-        vectors.into_iter().map(Option::unwrap_or_default).collect(),
+    Ok(Embedded {
+        vectors: vectors.into_iter().map(Option::unwrap_or_default).collect(),
         cached,
-    ))
+    })
 }

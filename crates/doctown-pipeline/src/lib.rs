@@ -18,8 +18,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use doctown_assembly::{AssemblySettings, EmbeddedChunk, assemble};
+use doctown_assembly::{AssemblySettings, assemble};
 use doctown_common::{Chunk, FileAnalysis};
+use doctown_contracts::assemble::EmbeddedChunk;
+use doctown_contracts::generate::Summaries;
+use doctown_contracts::ingest::FileSizes;
 use doctown_embedding::{MODEL_ID, ModelSettings};
 use doctown_events::{
     AssemblyCompleted, AssemblyStarted, Completion, EmbeddingCompleted, Envelope, ErrorInfo,
@@ -30,8 +33,8 @@ use doctown_ingest::{IngestJob, IngestSettings, run_job};
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-pub use pack::{FileSizes, PackInput, docpack_contents, write_docpack_file};
-pub use summaries::{Summaries, document, symbol_inputs};
+pub use pack::{PackInput, docpack_contents, write_docpack_file};
+pub use summaries::{document, symbol_inputs};
 pub use vectors::VectorCache;
 
 /// Every stage's settings, as flags and `DOCTOWN_*` variables.

@@ -7,7 +7,8 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
-use doctown_common::{Chunk, FileAnalysis, Language, SymbolId};
+use doctown_common::{Chunk, FileAnalysis, SymbolId};
+use doctown_contracts::ingest::FileSizes;
 use doctown_docpack::{
     DocpackContents, EmbeddingSet, Generator as DocpackGenerator, HashingWriter, Node, SourceChunk,
     SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
@@ -15,9 +16,6 @@ use doctown_docpack::{
 use doctown_embedding::DIMENSIONS;
 use doctown_events::{AssemblyCompleted, ErrorInfo, IngestCompleted, PackCompleted};
 use doctown_ingest::{IngestJob, Source};
-
-/// Each file ingest detected: its size and language, by path.
-pub type FileSizes = BTreeMap<String, (u64, Option<Language>)>;
 
 /// What a docpack is made of, as the stages left it.
 #[derive(Debug)]

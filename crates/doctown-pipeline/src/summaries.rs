@@ -5,20 +5,10 @@
 use std::collections::HashMap;
 
 use doctown_common::{Chunk, SymbolId};
+use doctown_contracts::generate::{Summaries, SymbolInput};
 use doctown_docpack::SymbolContextEntry;
-use doctown_events::{Envelope, ErrorInfo, EventEmitter, GenerationCompleted};
-use doctown_generation::{Generator, SymbolInput};
-
-/// What generation made.
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Summaries {
-    /// Each documented symbol's summary.
-    pub summaries: HashMap<SymbolId, String>,
-    /// The prompt each model summary was written from.
-    pub prompts: HashMap<SymbolId, String>,
-    /// The stage's totals, for its completion.
-    pub completed: GenerationCompleted,
-}
+use doctown_events::{Envelope, ErrorInfo, EventEmitter};
+use doctown_generation::Generator;
 
 /// Every symbol of `contexts`, in their order, with its code: the text of its chunks, joined.
 pub fn symbol_inputs(chunks: &[Chunk], contexts: &[SymbolContextEntry]) -> Vec<SymbolInput> {

@@ -6,23 +6,13 @@
 
 use std::io::Write;
 
+use doctown_common::{Artifact, is_checksum};
 use futures_util::StreamExt;
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::{StorageError, Store, is_checksum, verified};
-
-/// Where an artifact is and what it is: the reference a database row or a message carries.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Artifact {
-    /// Its key in the store.
-    pub key: String,
-    /// The SHA-256 of its bytes, lowercase hex.
-    pub sha256: String,
-    /// Its size in bytes.
-    pub size: u64,
-}
+use crate::{StorageError, Store, verified};
 
 /// The folder of `scope`'s artifacts (a job's id).
 pub fn artifacts_prefix(scope: &str) -> String {

@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{BoxStream, StreamExt};
 use sha2::{Digest, Sha256};
 
-pub use artifact::{Artifact, artifacts_prefix, get_json, put_json};
+pub use artifact::{artifacts_prefix, get_json, put_json};
 pub use local::LocalStore;
 pub use s3::{S3Settings, S3Store};
 pub use settings::{StorageKind, StorageSettings};
@@ -130,11 +130,6 @@ pub enum StorageError {
 /// changes nothing.
 pub fn docpack_key(checksum: &str) -> String {
     format!("docpacks/{checksum}.docpack")
-}
-
-/// Whether `text` is a SHA-256 as keys and records write it: 64 lowercase hex digits.
-pub fn is_checksum(text: &str) -> bool {
-    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// `object` (stored under `key`) checked against what was recorded of it: its size at once,

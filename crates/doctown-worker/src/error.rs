@@ -5,7 +5,6 @@ use std::fmt;
 use actix_web::error::JsonPayloadError;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, dev, web};
-use doctown_common::JobId;
 use futures_util::future::LocalBoxFuture;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -65,17 +64,6 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         HttpResponse::build(self.status).json(serde_json::json!({ "error": self }))
-    }
-}
-
-/// The job id a request gives in `field`, checked (422 naming the field when it is not a
-/// UUID), or a new one when it gives none.
-pub fn job_id(field: Option<&str>) -> Result<JobId, ApiError> {
-    match field {
-        Some(id) => id.parse::<JobId>().map_err(|err| {
-            ApiError::invalid_field("job_id", format!("`job_id` is not valid: {err}"))
-        }),
-        None => Ok(JobId::generate()),
     }
 }
 

@@ -17,7 +17,7 @@ mod settings;
 mod sse;
 
 pub use download::attachment;
-pub use error::{ApiError, ValidJson, accepts, job_id};
+pub use error::{ApiError, ValidJson, accepts};
 pub use server::{
     Identity, Jobs, Readiness, background_runtime, init_logging, not_found, run, run_with_stop,
 };
