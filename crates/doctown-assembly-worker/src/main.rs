@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doctown_assembly::AssemblySettings;
+use doctown_storage::StorageSettings;
 use doctown_worker::{Identity, Readiness, ServeSettings, init_logging, run};
 
 /// The assembly worker: POST /assemble clusters embedded chunks and builds the code graph.
@@ -21,6 +22,10 @@ struct Command {
 
     #[command(flatten)]
     assembly: AssemblySettings,
+
+    /// Where inputs sent by reference are read from: the coordinator's store.
+    #[command(flatten)]
+    storage: StorageSettings,
 }
 
 const IDENTITY: Identity = Identity {
@@ -35,7 +40,14 @@ const IDENTITY: Identity = Identity {
 fn main() -> ExitCode {
     let command: Command = doctown_config::parse();
     init_logging();
-    let service = routes::AssembleService::new(command.assembly.options());
+    let store = match command.storage.store() {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let service = routes::AssembleService::new(command.assembly.options(), store);
     run(
         IDENTITY,
         &command.serve,

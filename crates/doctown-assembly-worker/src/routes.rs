@@ -1,15 +1,17 @@
 //! `POST /assemble`.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use doctown_assembly::{Assembly, AssemblyError, AssemblyOptions, assemble, validate};
-use doctown_common::{FileAnalysis, JobId};
+use doctown_common::FileAnalysis;
 use doctown_contracts::assemble::{AssembleRequest, EmbeddedChunk};
 use doctown_contracts::{Assemble, Contract};
 use doctown_events::{AssemblyCompleted, AssemblyStarted, ErrorInfo, EventContext, EventEmitter};
-use doctown_worker::{ApiError, Jobs, ValidJson, accepts, stream_task};
+use doctown_storage::Store;
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, receive, stream_task};
 
 /// The `producer_version` of every event this worker sends.
 const PRODUCER: &str = concat!("doctown-assembly/", env!("CARGO_PKG_VERSION"));
@@ -18,12 +20,13 @@ const PRODUCER: &str = concat!("doctown-assembly/", env!("CARGO_PKG_VERSION"));
 #[derive(Debug, Clone)]
 pub(crate) struct AssembleService {
     options: AssemblyOptions,
+    store: Arc<dyn Store>,
 }
 
 impl AssembleService {
-    /// The service assembling with `options`.
-    pub(crate) fn new(options: AssemblyOptions) -> Self {
-        Self { options }
+    /// The service assembling with `options`, reading inputs sent by reference from `store`.
+    pub(crate) fn new(options: AssemblyOptions, store: Arc<dyn Store>) -> Self {
+        Self { options, store }
     }
 
     /// Adds the routes.
@@ -70,7 +73,7 @@ async fn assemble_request(
     jobs: web::Data<Jobs>,
     ValidJson(body): ValidJson<AssembleRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let job_id = body.job_id.unwrap_or_else(JobId::generate);
+    let (job_id, body) = receive(body.received(), service.store.as_ref()).await?;
     validate(&body.files, &body.chunks)
         .map_err(|err| ApiError::invalid_field(&field(&err), err.to_string()))?;
     let started_event = AssemblyStarted {

@@ -12,6 +12,7 @@ pub mod generate;
 pub mod ingest;
 pub mod pack;
 
+use doctown_common::{Artifact, JobId};
 use doctown_events::Stage;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -36,6 +37,54 @@ pub trait Contract {
     /// What it gives: every part it must give is there (no `Option` stands for a required
     /// value).
     type Output: Send;
+}
+
+/// How a large input reaches a worker: in the request, or kept as an artifact in a store the
+/// worker shares with its caller (the request then carries only its reference, and a worker
+/// that cannot read it refuses the request with `storage_failed`, so the caller can send it
+/// inline instead).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent<T> {
+    /// In the request.
+    Inline(T),
+    /// Kept as this artifact (the input as JSON).
+    Stored(Artifact),
+}
+
+/// What a request gave of its job and its input, or the field that is missing or doubled.
+pub type Received<T> = Result<(Option<JobId>, Sent<T>), BadField>;
+
+/// A request field that is missing, or given beside the artifact that replaces it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadField {
+    /// Required when the input is inline.
+    Missing(&'static str),
+    /// Given along with `input`, which replaces it.
+    Doubled(&'static str),
+}
+
+impl std::fmt::Display for BadField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BadField::Missing(field) => write!(
+                f,
+                "missing field `{field}`; send it, or `input` (the reference of the stored input)"
+            ),
+            BadField::Doubled(field) => write!(
+                f,
+                "the request has both `input` and `{field}`; send one or the other"
+            ),
+        }
+    }
+}
+
+impl BadField {
+    /// The field at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            BadField::Missing(field) | BadField::Doubled(field) => field,
+        }
+    }
 }
 
 /// The stage of `ingest`: a repository in, its files' analyses and chunks streamed out.
@@ -74,7 +123,7 @@ impl Contract for Assemble {
     const PATH: &'static str = "/assemble";
     type Request = assemble::AssembleRequest;
     type Answer = doctown_events::AssemblyCompleted;
-    type Input = assemble::AssembleRequest;
+    type Input = assemble::AssemblyInput;
     type Output = assemble::Assembled;
 }
 
@@ -87,7 +136,7 @@ impl Contract for Generate {
     const PATH: &'static str = "/generate";
     type Request = generate::GenerateRequest;
     type Answer = generate::GenerateAnswer;
-    type Input = generate::GenerateRequest;
+    type Input = generate::GenerationInput;
     type Output = generate::Summaries;
 }
 

@@ -5,28 +5,54 @@
 use std::collections::HashSet;
 
 use doctown_common::{Artifact, ChunkId, JobId, Language, SymbolId, SymbolKind};
-use doctown_contracts::assemble::{AssembleRequest, EmbeddedChunk};
+use doctown_contracts::assemble::{AssembleRequest, AssemblyInput, EmbeddedChunk};
 use doctown_contracts::embed::{ChunkText, EmbedAnswer, EmbedRequest};
-use doctown_contracts::generate::{GenerateRequest, SymbolInput};
+use doctown_contracts::generate::{GenerateRequest, GenerationInput, SymbolInput};
 use doctown_contracts::ingest::IngestRequest;
 use doctown_contracts::pack::{PackParts, PackRequest, Packed};
-use doctown_contracts::{Assemble, Contract, Embed, Generate, Ingest, Pack};
+use doctown_contracts::{Assemble, BadField, Contract, Embed, Generate, Ingest, Pack, Sent};
 use doctown_docpack::SymbolContext;
 use doctown_events::{ChunkVector, PackCompleted, Stage};
 use serde_json::json;
 
 fn job() -> JobId {
-    "0b7f7a52-6f1c-4b8e-9a53-2d8f6f3c1a10".parse().unwrap()
+    "0b7f7a52-6f1c-4b8e-9a53-2d8f6f3c1a10".parse().expect("a valid id")
 }
 
 fn chunk() -> ChunkId {
     "a3f1c2d4e5b6a7980123456789abcdefa3f1c2d4e5b6a7980123456789abcdef"
         .parse()
-        .unwrap()
+        .expect("a valid id")
 }
 
 fn symbol() -> SymbolId {
-    "5d41402abc4b2a76b9719d911017c592".parse().unwrap()
+    "5d41402abc4b2a76b9719d911017c592".parse().expect("a valid id")
+}
+
+fn artifact() -> Artifact {
+    Artifact {
+        key: format!("artifacts/{}/{}.json", job(), "0".repeat(64)),
+        sha256: "0".repeat(64),
+        size: 1024,
+    }
+}
+
+#[test]
+fn an_input_is_sent_once_inline_or_by_reference() {
+    let doubled = json!({"input": artifact(), "symbols": []});
+    let request: GenerateRequest = serde_json::from_value(doubled).unwrap();
+    assert_eq!(
+        request.received().unwrap_err(),
+        BadField::Doubled("symbols")
+    );
+    let missing = json!({"files": []});
+    let request: AssembleRequest = serde_json::from_value(missing).unwrap();
+    assert_eq!(request.received().unwrap_err(), BadField::Missing("chunks"));
+    let stored = AssembleRequest::new(job(), Sent::Stored(artifact()));
+    assert_eq!(
+        stored.received().unwrap(),
+        (Some(job()), Sent::Stored(artifact()))
+    );
 }
 
 #[test]
@@ -70,47 +96,54 @@ fn requests_keep_their_shape() {
     );
     insta::assert_json_snapshot!(
         "assemble_request",
-        AssembleRequest {
-            job_id: None,
-            files: Vec::new(),
-            chunks: vec![EmbeddedChunk {
-                chunk_id: chunk(),
-                path: "src/main.rs".into(),
-                symbol_ids: vec![symbol()],
-                vector: vec![0.5, -0.25],
-            }],
-        }
+        AssembleRequest::new(
+            job(),
+            Sent::Inline(AssemblyInput {
+                files: Vec::new(),
+                chunks: vec![EmbeddedChunk {
+                    chunk_id: chunk(),
+                    path: "src/main.rs".into(),
+                    symbol_ids: vec![symbol()],
+                    vector: vec![0.5, -0.25],
+                }],
+            })
+        )
+    );
+    insta::assert_json_snapshot!(
+        "assemble_request_stored",
+        AssembleRequest::new(job(), Sent::Stored(artifact()))
     );
     insta::assert_json_snapshot!(
         "generate_request",
-        GenerateRequest {
-            job_id: Some(job()),
-            symbols: vec![SymbolInput {
-                symbol_id: symbol(),
-                context: SymbolContext {
-                    called_by: vec!["run".into()],
-                    calls: Vec::new(),
-                    centrality: 0.5,
-                    cluster_label: Some("entry points".into()),
-                    doc: None,
-                    file_path: "src/main.rs".into(),
-                    imports: Vec::new(),
-                    kind: SymbolKind::Function,
-                    language: Language::Rust,
-                    name: "main".into(),
-                    related: Vec::new(),
-                    signature: "fn main()".into(),
-                },
-                code: Some("fn main() {}".into()),
-            }],
-        }
+        GenerateRequest::new(
+            job(),
+            Sent::Inline(GenerationInput {
+                symbols: vec![SymbolInput {
+                    symbol_id: symbol(),
+                    context: SymbolContext {
+                        called_by: vec!["run".into()],
+                        calls: Vec::new(),
+                        centrality: 0.5,
+                        cluster_label: Some("entry points".into()),
+                        doc: None,
+                        file_path: "src/main.rs".into(),
+                        imports: Vec::new(),
+                        kind: SymbolKind::Function,
+                        language: Language::Rust,
+                        name: "main".into(),
+                        related: Vec::new(),
+                        signature: "fn main()".into(),
+                    },
+                    code: Some("fn main() {}".into()),
+                }],
+            })
+        )
     );
-    let contents = Artifact {
-        key: format!("artifacts/{}/{}.json", job(), "0".repeat(64)),
-        sha256: "0".repeat(64),
-        size: 1024,
-    };
-    insta::assert_json_snapshot!("pack_request", PackRequest::by_reference(job(), contents));
+    insta::assert_json_snapshot!(
+        "generate_request_stored",
+        GenerateRequest::new(job(), Sent::Stored(artifact()))
+    );
+    insta::assert_json_snapshot!("pack_request", PackRequest::by_reference(job(), artifact()));
 }
 
 #[test]

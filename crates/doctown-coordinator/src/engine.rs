@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use doctown_assembly::progress;
 use doctown_common::{Artifact, Chunk, ChunkId, JobId};
-use doctown_contracts::assemble::{AssembleRequest, Assembled, EmbeddedChunk};
+use doctown_contracts::assemble::{Assembled, AssemblyInput, EmbeddedChunk};
 use doctown_contracts::embed::{ChunkText, EmbedRequest};
-use doctown_contracts::generate::{GenerateRequest, Summaries};
+use doctown_contracts::generate::{GenerationInput, Summaries};
 use doctown_contracts::ingest::{FileSizes, IngestRequest, Ingested};
 use doctown_contracts::pack::Contents;
 use doctown_embedding::MODEL_ID;
@@ -1017,8 +1017,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 })],
             )
             .await?;
-        let request = AssembleRequest {
-            job_id: Some(job.job_id),
+        let request = AssemblyInput {
             files: ingested.files,
             chunks: chunks
                 .iter()
@@ -1087,10 +1086,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let (events, writer) = self.events.writer(job.job_id);
         let (cancel, _untrack) = self.track(job.job_id);
         let (run, mut received) = Run::new(Self::emitter(job), cancel);
-        let request = GenerateRequest {
-            job_id: Some(job.job_id),
-            symbols,
-        };
+        let request = GenerationInput { symbols };
         let documenting = self.stages.generate.run(request, run);
         // The job's log gets progress with the running cost; the summaries are kept below.
         let forwarding = async {

@@ -460,17 +460,24 @@ fn a_job_runs_on_remote_workers_of_every_stage() {
         ],
     );
     let embedding = support::embedding_worker(0);
+    let fleet = Fleet::new();
+    let shared = fleet.storage.path().to_str().unwrap();
+    // Assembly reads its input from the store it shares with the coordinator; generation,
+    // given another store, is sent its input inline instead.
     let assembly = Worker::start(
         support::worker_binary("doctown-assembly").to_str().unwrap(),
-        &[],
+        &[("DOCTOWN_STORAGE_DIR", shared)],
     );
+    let elsewhere = tempfile::tempdir().unwrap();
     let generation = Worker::start(
         support::worker_binary("doctown-generation")
             .to_str()
             .unwrap(),
-        &[("DOCTOWN_OFFLINE", "true")],
+        &[
+            ("DOCTOWN_OFFLINE", "true"),
+            ("DOCTOWN_STORAGE_DIR", elsewhere.path().to_str().unwrap()),
+        ],
     );
-    let fleet = Fleet::new();
     // The packer stores where the coordinator reads.
     let packer = packer(fleet.storage.path());
     // The coordinator itself cannot reach GitHub: only the ingest worker can.
@@ -544,6 +551,15 @@ fn a_job_runs_on_remote_workers_of_every_stage() {
         packer.log().contains("pack job started"),
         "{}",
         packer.log()
+    );
+    let log = coordinator.worker.log();
+    let inline: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("sending the input inline"))
+        .collect();
+    assert!(
+        !inline.is_empty() && inline.iter().all(|line| line.contains("generate")),
+        "{log}"
     );
 }
 

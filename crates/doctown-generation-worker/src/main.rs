@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use doctown_generation::{GenerationSettings, Generator};
+use doctown_storage::StorageSettings;
 use doctown_worker::{Identity, Readiness, ServeSettings, init_logging, run};
 
 /// The generation worker: POST /generate summarizes symbols.
@@ -22,6 +23,10 @@ struct Command {
 
     #[command(flatten)]
     generation: GenerationSettings,
+
+    /// Where inputs sent by reference are read from: the coordinator's store.
+    #[command(flatten)]
+    storage: StorageSettings,
 }
 
 const IDENTITY: Identity = Identity {
@@ -42,6 +47,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let store = match command.storage.store() {
+        Ok(store) => store,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
     let readiness = Readiness::ready();
     readiness.set_detail(
         "mode",
@@ -49,7 +61,7 @@ fn main() -> ExitCode {
     );
     readiness.set_detail("model", generator.model().into());
     tracing::info!(mode = ?generator.mode(), model = generator.model(), "summaries ready");
-    let service = routes::GenerateService::new(generator, command.generation.max_cost_usd);
+    let service = routes::GenerateService::new(generator, command.generation.max_cost_usd, store);
     run(IDENTITY, &command.serve, readiness, move |config| {
         service.configure(config)
     })

@@ -5,12 +5,12 @@ use std::sync::Arc;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use doctown_common::JobId;
 use doctown_contracts::generate::{GenerateAnswer, GenerateRequest};
 use doctown_contracts::{Contract, Generate};
 use doctown_events::{EventContext, EventEmitter, GenerationCompleted};
 use doctown_generation::Generator;
-use doctown_worker::{ApiError, Jobs, ValidJson, accepts, stream_task};
+use doctown_storage::Store;
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, receive, stream_task};
 
 /// The `producer_version` of every event this worker sends.
 const PRODUCER: &str = concat!("doctown-generation/", env!("CARGO_PKG_VERSION"));
@@ -20,14 +20,21 @@ const PRODUCER: &str = concat!("doctown-generation/", env!("CARGO_PKG_VERSION"))
 pub(crate) struct GenerateService {
     generator: Arc<Generator>,
     max_cost_usd: Option<f64>,
+    store: Arc<dyn Store>,
 }
 
 impl GenerateService {
-    /// The service writing with `generator`, refusing jobs estimated above `max_cost_usd`.
-    pub(crate) fn new(generator: Generator, max_cost_usd: Option<f64>) -> Self {
+    /// The service writing with `generator`, refusing jobs estimated above `max_cost_usd`,
+    /// reading inputs sent by reference from `store`.
+    pub(crate) fn new(
+        generator: Generator,
+        max_cost_usd: Option<f64>,
+        store: Arc<dyn Store>,
+    ) -> Self {
         Self {
             generator: Arc::new(generator),
             max_cost_usd,
+            store,
         }
     }
 
@@ -46,10 +53,10 @@ async fn generate(
     jobs: web::Data<Jobs>,
     ValidJson(body): ValidJson<GenerateRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let job_id = body.job_id.unwrap_or_else(JobId::generate);
+    let (job_id, input) = receive(body.received(), service.store.as_ref()).await?;
     let generator = Arc::clone(&service.generator);
     let started = generator
-        .start(&body.symbols, service.max_cost_usd)
+        .start(&input.symbols, service.max_cost_usd)
         .map_err(|err| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -59,7 +66,7 @@ async fn generate(
             .with_field("symbols")
         })?;
     tracing::info!(%job_id, symbols = started.symbol_count, cost_bound = started.estimated_cost_usd, "generation job started");
-    let symbols = body.symbols;
+    let symbols = input.symbols;
 
     // One JSON answer when asked for it rather than an event stream.
     if accepts(&request, "application/json")

@@ -14,8 +14,8 @@ use doctown_docpack::{
     DocpackContents, DocpackError, EmbeddingSet, Generator, HashingWriter, write_docpack,
 };
 use doctown_events::{ErrorInfo, EventContext, EventEmitter, PackCompleted, PackStarted};
-use doctown_storage::{StorageError, Store, docpack_key, get_json, verified};
-use doctown_worker::{ApiError, Jobs, ValidJson, accepts, attachment, stream_task};
+use doctown_storage::{StorageError, Store, docpack_key, verified};
+use doctown_worker::{ApiError, Jobs, ValidJson, accepts, attachment, read_artifact, stream_task};
 
 /// The `producer_version` of every event this worker sends.
 const PRODUCER: &str = concat!("doctown-packer/", env!("CARGO_PKG_VERSION"));
@@ -59,17 +59,7 @@ async fn request_contents(
             "the request has both `contents` and inline parts; send one or the other",
         ));
     }
-    let parts: PackParts = get_json(store, &artifact).await.map_err(|err| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "storage_failed",
-            format!(
-                "{err}; give this packer the storage its caller writes to (the same \
-             DOCTOWN_S3_* bucket or DOCTOWN_STORAGE_DIR)"
-            ),
-        )
-        .with_field("contents")
-    })?;
+    let parts: PackParts = read_artifact(store, &artifact, "contents").await?;
     Ok((job_id, contents(parts)?))
 }
 

@@ -12,12 +12,14 @@
 
 mod download;
 mod error;
+mod input;
 mod server;
 mod settings;
 mod sse;
 
 pub use download::attachment;
 pub use error::{ApiError, ValidJson, accepts};
+pub use input::{read_artifact, receive};
 pub use server::{
     Identity, Jobs, Readiness, background_runtime, init_logging, not_found, run, run_with_stop,
 };

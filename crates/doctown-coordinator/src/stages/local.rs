@@ -6,9 +6,9 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use doctown_assembly::{AssemblyOptions, assemble};
-use doctown_contracts::assemble::{AssembleRequest, Assembled};
+use doctown_contracts::assemble::{Assembled, AssemblyInput};
 use doctown_contracts::embed::{EmbedRequest, Embedded};
-use doctown_contracts::generate::{GenerateRequest, Summaries};
+use doctown_contracts::generate::{GenerationInput, Summaries};
 use doctown_contracts::ingest::IngestRequest;
 use doctown_contracts::pack::{Contents, Packed};
 use doctown_contracts::{Assemble, Embed, Generate, Ingest, Pack};
@@ -118,7 +118,7 @@ impl LocalAssemble {
 
 #[async_trait]
 impl Runner<Assemble> for LocalAssemble {
-    async fn run(&self, input: AssembleRequest, _run: Run) -> Result<Assembled, StageError> {
+    async fn run(&self, input: AssemblyInput, _run: Run) -> Result<Assembled, StageError> {
         let options = self.options;
         let started = Instant::now();
         blocking("assembly", move || {
@@ -158,7 +158,7 @@ impl LocalGenerate {
 
 #[async_trait]
 impl Runner<Generate> for LocalGenerate {
-    async fn run(&self, input: GenerateRequest, run: Run) -> Result<Summaries, StageError> {
+    async fn run(&self, input: GenerationInput, run: Run) -> Result<Summaries, StageError> {
         let documenting = document(
             &self.generator,
             input.symbols,

@@ -5,13 +5,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use doctown_contracts::assemble::{AssembleRequest, Assembled};
+use doctown_common::{Artifact, JobId};
+use doctown_contracts::assemble::{AssembleRequest, Assembled, AssemblyInput};
 use doctown_contracts::embed::{EmbedRequest, Embedded};
-use doctown_contracts::generate::{GenerateRequest, Summaries};
+use doctown_contracts::generate::{GenerateRequest, GenerationInput, Summaries};
 use doctown_contracts::ingest::IngestRequest;
 use doctown_contracts::pack::{Contents, PackRequest, Packed};
-use doctown_contracts::{Assemble, Embed, Generate, Ingest, Pack};
-use doctown_events::{Envelope, ErrorInfo, IngestCompleted, Payload};
+use doctown_contracts::{Assemble, Contract, Embed, Generate, Ingest, Pack, Sent};
+use doctown_events::{Envelope, ErrorInfo, IngestCompleted, Payload, Stage};
 use doctown_storage::{Store, docpack_key, put_json};
 
 use super::{Run, Runner, StageError};
@@ -29,6 +30,39 @@ impl Remote {
     pub(super) fn new(pool: Arc<WorkerPool>, storage: Arc<dyn Store>) -> Self {
         Self { pool, storage }
     }
+
+    /// `input` kept in the store for a worker to read by reference, so the request stays
+    /// small; `None` (the input then goes inline) when the store cannot take it.
+    async fn stored(
+        &self,
+        stage: Stage,
+        job_id: JobId,
+        input: &impl serde::Serialize,
+    ) -> Option<Artifact> {
+        match put_json(self.storage.as_ref(), &job_id.to_string(), input).await {
+            Ok(artifact) => Some(artifact),
+            Err(err) => {
+                tracing::warn!(
+                    stage = stage.name(),
+                    "cannot store a worker's input, sending it inline: {err}"
+                );
+                None
+            }
+        }
+    }
+}
+
+/// Whether a worker refused an input sent by reference because it cannot read the
+/// coordinator's store (it was not given the same one): the input is then sent inline.
+fn unreadable(stage: Stage, err: &CallError) -> bool {
+    let unreadable = matches!(err, CallError::Refused(info) if info.code == "storage_failed");
+    if unreadable {
+        tracing::info!(
+            stage = stage.name(),
+            "a worker cannot read the coordinator's store; sending the input inline"
+        );
+    }
+    unreadable
 }
 
 /// What a streamed call to `stage`'s workers gave: nothing when `cancel`led (`streamed` is
@@ -92,10 +126,24 @@ impl Runner<Embed> for Remote {
 
 #[async_trait]
 impl Runner<Assemble> for Remote {
-    async fn run(&self, input: AssembleRequest, _run: Run) -> Result<Assembled, StageError> {
-        let completed = self.pool.call::<Assemble>(&input).await?;
+    async fn run(&self, input: AssemblyInput, run: Run) -> Result<Assembled, StageError> {
+        let job_id = run.emitter.job_id();
+        if let Some(artifact) = self.stored(Assemble::STAGE, job_id, &input).await {
+            let request = AssembleRequest::new(job_id, Sent::Stored(artifact));
+            match self.pool.call::<Assemble>(&request).await {
+                Err(err) if unreadable(Assemble::STAGE, &err) => {}
+                answered => {
+                    return Ok(Assembled {
+                        files: input.files,
+                        completed: answered?,
+                    });
+                }
+            }
+        }
+        let request = AssembleRequest::new(job_id, Sent::Inline(input));
+        let completed = self.pool.call::<Assemble>(&request).await?;
         Ok(Assembled {
-            files: input.files,
+            files: request.files.unwrap_or_default(),
             completed,
         })
     }
@@ -103,11 +151,9 @@ impl Runner<Assemble> for Remote {
 
 #[async_trait]
 impl Runner<Generate> for Remote {
-    async fn run(&self, input: GenerateRequest, run: Run) -> Result<Summaries, StageError> {
-        let request = GenerateRequest {
-            job_id: Some(run.emitter.job_id()),
-            ..input
-        };
+    async fn run(&self, input: GenerationInput, run: Run) -> Result<Summaries, StageError> {
+        let job_id = run.emitter.job_id();
+        let stored = self.stored(Generate::STAGE, job_id, &input).await;
         let mut summaries = HashMap::new();
         let mut outcome = None;
         // The worker's events, but its completion: the coordinator sends that once the
@@ -126,10 +172,28 @@ impl Runner<Generate> for Remote {
             Payload::GenerationStarted(started) => run.send(run.emitter.emit(started.clone())),
             _ => {}
         };
-        let streamed = run
-            .cancel
-            .run_until_cancelled(self.pool.stream::<Generate>(&request, &mut on_event))
-            .await;
+        let mut streamed = None;
+        if let Some(artifact) = stored {
+            let request = GenerateRequest::new(job_id, Sent::Stored(artifact));
+            let answered = run
+                .cancel
+                .run_until_cancelled(self.pool.stream::<Generate>(&request, &mut on_event))
+                .await;
+            // A refusal comes before any event: sent again inline, nothing is counted twice.
+            match &answered {
+                Some(Err(err)) if unreadable(Generate::STAGE, err) => {}
+                _ => streamed = Some(answered),
+            }
+        }
+        let streamed = match streamed {
+            Some(streamed) => streamed,
+            None => {
+                let request = GenerateRequest::new(job_id, Sent::Inline(input));
+                run.cancel
+                    .run_until_cancelled(self.pool.stream::<Generate>(&request, &mut on_event))
+                    .await
+            }
+        };
         let completed = self::outcome("generation", "generation.completed", streamed, outcome)?;
         Ok(Summaries {
             summaries,
