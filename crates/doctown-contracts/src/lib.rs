@@ -37,6 +37,8 @@ pub trait Contract {
     /// What it gives: every part it must give is there (no `Option` stands for a required
     /// value).
     type Output: Send;
+    /// The payload of the event that ends its stream.
+    type Completion: doctown_events::Completion + Default + Send;
 }
 
 /// How a large input reaches a worker: in the request, or kept as an artifact in a store the
@@ -98,6 +100,7 @@ impl Contract for Ingest {
     type Answer = doctown_events::IngestCompleted;
     type Input = ingest::IngestRequest;
     type Output = doctown_events::IngestCompleted;
+    type Completion = doctown_events::IngestCompleted;
 }
 
 /// The stage of `embed`: chunks' text in, their vectors out.
@@ -111,6 +114,7 @@ impl Contract for Embed {
     type Answer = embed::EmbedAnswer;
     type Input = embed::EmbedRequest;
     type Output = embed::Embedded;
+    type Completion = doctown_events::EmbeddingCompleted;
 }
 
 /// The stage of `assemble`: the files and the embedded chunks in; clusters, graph and
@@ -125,6 +129,7 @@ impl Contract for Assemble {
     type Answer = doctown_events::AssemblyCompleted;
     type Input = assemble::AssemblyInput;
     type Output = assemble::Assembled;
+    type Completion = doctown_events::AssemblyCompleted;
 }
 
 /// The stage of `generate`: symbols with their contexts in, summaries out.
@@ -138,6 +143,7 @@ impl Contract for Generate {
     type Answer = generate::GenerateAnswer;
     type Input = generate::GenerationInput;
     type Output = generate::Summaries;
+    type Completion = doctown_events::GenerationCompleted;
 }
 
 /// The stage of `pack`: a docpack's contents in, the docpack stored and described.
@@ -151,4 +157,5 @@ impl Contract for Pack {
     type Answer = doctown_events::PackCompleted;
     type Input = pack::Contents;
     type Output = pack::Packed;
+    type Completion = doctown_events::PackCompleted;
 }

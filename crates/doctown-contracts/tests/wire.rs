@@ -16,7 +16,9 @@ use doctown_events::{ChunkVector, PackCompleted, Stage};
 use serde_json::json;
 
 fn job() -> JobId {
-    "0b7f7a52-6f1c-4b8e-9a53-2d8f6f3c1a10".parse().expect("a valid id")
+    "0b7f7a52-6f1c-4b8e-9a53-2d8f6f3c1a10"
+        .parse()
+        .expect("a valid id")
 }
 
 fn chunk() -> ChunkId {
@@ -26,7 +28,9 @@ fn chunk() -> ChunkId {
 }
 
 fn symbol() -> SymbolId {
-    "5d41402abc4b2a76b9719d911017c592".parse().expect("a valid id")
+    "5d41402abc4b2a76b9719d911017c592"
+        .parse()
+        .expect("a valid id")
 }
 
 fn artifact() -> Artifact {

@@ -71,12 +71,13 @@ impl PublicLog {
         }
     }
 
-    /// What `envelope`, from a stage's stream, puts in the public log at `now`: itself, or
-    /// progress made by `emitter` (nothing while progress is not due), or the exact progress
-    /// followed by itself when it ends its stage.
+    /// What `envelope`, from a stage's stream, puts in the public log at `now`: a copy of it,
+    /// or progress made by `emitter` (nothing while progress is not due), or the exact
+    /// progress followed by it when it ends its stage. Borrowed, so that the stage's caller
+    /// keeps the data it carries.
     pub fn admit(
         &mut self,
-        envelope: Envelope,
+        envelope: &Envelope,
         emitter: &EventEmitter,
         now: Instant,
     ) -> Vec<Envelope> {
@@ -121,28 +122,32 @@ impl PublicLog {
             Payload::IngestCompleted(_) => {
                 self.ingest.totals.current_file = None;
                 let last = self.ingest.send(now);
-                return vec![emitter.emit(last), envelope];
+                return vec![emitter.emit(last), envelope.clone()];
             }
             Payload::GenerationCompleted(_) => {
-                let mut events: Vec<Envelope> = self.flush_generation(emitter, now);
-                events.push(envelope);
+                let mut events: Vec<Envelope> = self.flush(emitter, now);
+                events.push(envelope.clone());
                 return events;
             }
-            _ => return vec![envelope],
+            _ => return vec![envelope.clone()],
         }
         let ingest = self.ingest.due(now, every).map(|p| emitter.emit(p));
         let generation = self.generation.due(now, every).map(|p| emitter.emit(p));
         ingest.into_iter().chain(generation).collect()
     }
 
-    /// Generation's exact progress, when something was folded in since it was last sent: for
-    /// a caller that ends the stage with a completion of its own.
-    pub fn flush_generation(&mut self, emitter: &EventEmitter, now: Instant) -> Vec<Envelope> {
-        if self.generation.changed {
-            vec![emitter.emit(self.generation.send(now))]
-        } else {
-            Vec::new()
-        }
+    /// Each stage's exact progress, when something was folded in since it was last sent: for
+    /// a caller that ends a stage with a completion of its own.
+    pub fn flush(&mut self, emitter: &EventEmitter, now: Instant) -> Vec<Envelope> {
+        let ingest = self
+            .ingest
+            .changed
+            .then(|| emitter.emit(self.ingest.send(now)));
+        let generation = self
+            .generation
+            .changed
+            .then(|| emitter.emit(self.generation.send(now)));
+        ingest.into_iter().chain(generation).collect()
     }
 }
 
@@ -175,7 +180,7 @@ mod tests {
             git_ref: None,
         });
         assert_eq!(
-            types(&log.admit(started, &emitter, start)),
+            types(&log.admit(&started, &emitter, start)),
             [EventType::IngestStarted]
         );
         let mut published = Vec::new();
@@ -186,7 +191,7 @@ mod tests {
                 language: Some(Language::Rust),
                 size_bytes: 10,
             });
-            published.extend(log.admit(detected, &emitter, now));
+            published.extend(log.admit(&detected, &emitter, now));
             let chunk = emitter.emit(ChunkCreated {
                 chunk_id: ChunkId::from_bytes([n as u8; 32]),
                 path: format!("src/f{n}.rs"),
@@ -196,12 +201,12 @@ mod tests {
                 symbol_ids: Vec::new(),
                 content: "fn f() {}\n".into(),
             });
-            published.extend(log.admit(chunk, &emitter, now));
+            published.extend(log.admit(&chunk, &emitter, now));
         }
         // One second of events: progress at 0, 250, 500 and 750 ms, never a chunk's text.
         assert_eq!(types(&published), [EventType::IngestProgress; 4]);
         let completed = emitter.finish(IngestCompleted::default(), Ok(()));
-        let end = log.admit(completed, &emitter, start + Duration::from_millis(995));
+        let end = log.admit(&completed, &emitter, start + Duration::from_millis(995));
         assert_eq!(
             types(&end),
             [EventType::IngestProgress, EventType::IngestCompleted]
@@ -228,23 +233,23 @@ mod tests {
             cost_usd: 0.25,
             error: None,
         };
-        let first = log.admit(emitter.emit(documented(1)), &emitter, now);
+        let first = log.admit(&emitter.emit(documented(1)), &emitter, now);
         assert_eq!(types(&first), [EventType::GenerationProgress]);
         assert!(
-            log.admit(emitter.emit(documented(2)), &emitter, now)
+            log.admit(&emitter.emit(documented(2)), &emitter, now)
                 .is_empty()
         );
-        let last = log.flush_generation(&emitter, now);
+        let last = log.flush(&emitter, now);
         let Payload::GenerationProgress(totals) = &last[0].payload else {
             unreachable!()
         };
         assert_eq!((totals.documented, totals.input_tokens), (2, 200));
         assert_eq!(totals.cost_usd, 0.5);
         assert_eq!(totals.latest.as_ref().unwrap().summary, "Summary 2.");
-        assert!(log.flush_generation(&emitter, now).is_empty());
+        assert!(log.flush(&emitter, now).is_empty());
         let completed = emitter.finish(GenerationCompleted::default(), Ok(()));
         assert_eq!(
-            types(&log.admit(completed, &emitter, now)),
+            types(&log.admit(&completed, &emitter, now)),
             [EventType::GenerationCompleted]
         );
     }

@@ -1,0 +1,179 @@
+//! What the stages made for a job: artifacts in the store, their references in the job store
+//! under the stage and a key, read back only as recorded.
+
+use std::collections::HashSet;
+
+use doctown_common::{Artifact, Chunk, ChunkId, JobId};
+use doctown_contracts::ingest::Ingested;
+use doctown_events::ErrorInfo;
+use doctown_storage::{StorageError, get_json, put_json};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::queue::Queue;
+use crate::store::{JobStore, malformed};
+
+use super::{Engine, Stop};
+
+/// The batches ingest sent to embedding, in order, and the chunks they hold: kept last, so
+/// its presence says ingest is done.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub(super) struct Batches {
+    pub(super) keys: Vec<String>,
+    pub(super) chunks: u64,
+}
+
+/// One batch of chunks with their vectors, as embedding kept it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct EmbeddedBatch {
+    pub(super) chunks: Vec<Chunk>,
+    pub(super) vectors: Vec<Vec<f32>>,
+    pub(super) cached: u64,
+}
+
+impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
+    /// Keeps `body` as what `stage` made for the job under `key`: the body as an artifact in
+    /// the store, its reference in the job store.
+    pub(super) async fn put_result(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        key: &str,
+        body: &impl Serialize,
+    ) -> Result<(), Stop> {
+        let artifact = put_json(self.storage.as_ref(), &job_id.to_string(), body)
+            .await
+            .map_err(|err| Stop::Unavailable(err.to_string()))?;
+        let reference =
+            serde_json::to_vec(&artifact).map_err(|err| malformed("stage result", err))?;
+        Ok(self.store.put_result(job_id, stage, key, reference).await?)
+    }
+
+    /// What `stage` made for the job under `key`, if it has.
+    pub(super) async fn result<T: DeserializeOwned>(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        key: &str,
+    ) -> Result<Option<T>, Stop> {
+        let Some(artifact) = self
+            .artifacts(job_id, stage, &[key.to_owned()])
+            .await?
+            .pop()
+        else {
+            return Ok(None);
+        };
+        match artifact {
+            Some(artifact) => Ok(Some(self.load(&artifact).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether `stage` made something for the job under `key`.
+    pub(super) async fn has_result(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        key: &str,
+    ) -> Result<bool, Stop> {
+        let found = self.artifacts(job_id, stage, &[key.to_owned()]).await?;
+        Ok(matches!(found.as_slice(), [Some(_)]))
+    }
+
+    /// The references of what `stage` made for the job under each of `keys`, in their order.
+    pub(super) async fn artifacts(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<Artifact>>, Stop> {
+        let mut found = Vec::with_capacity(keys.len());
+        for reference in self.store.results(job_id, stage, keys).await? {
+            found.push(
+                reference
+                    .map(|body| {
+                        serde_json::from_slice(&body).map_err(|err| malformed("stage result", err))
+                    })
+                    .transpose()?,
+            );
+        }
+        Ok(found)
+    }
+
+    /// The value of `artifact`; a failure of the store leaves the message pending, to come
+    /// again.
+    pub(super) async fn load<T: DeserializeOwned>(&self, artifact: &Artifact) -> Result<T, Stop> {
+        get_json(self.storage.as_ref(), artifact)
+            .await
+            .map_err(|err| match err {
+                StorageError::Missing { .. }
+                | StorageError::Malformed { .. }
+                | StorageError::Mismatch { .. } => {
+                    Stop::Failed(ErrorInfo::new("internal", err.to_string()))
+                }
+                other => Stop::Unavailable(other.to_string()),
+            })
+    }
+
+    /// What `stage` made for the job under each of `keys`, in their order; `None` when one is
+    /// missing.
+    pub(super) async fn all_results<T: DeserializeOwned>(
+        &self,
+        job_id: JobId,
+        stage: &str,
+        keys: &[String],
+    ) -> Result<Option<Vec<T>>, Stop> {
+        let mut all = Vec::with_capacity(keys.len());
+        for artifact in self.artifacts(job_id, stage, keys).await? {
+            let Some(artifact) = artifact else {
+                return Ok(None);
+            };
+            all.push(self.load(&artifact).await?);
+        }
+        Ok(Some(all))
+    }
+
+    /// The batches ingest sent, once it is done.
+    pub(super) async fn batches(&self, job_id: JobId) -> Result<Option<Batches>, Stop> {
+        self.result(job_id, "ingest", "batches").await
+    }
+
+    /// The job's chunks and their vectors, in ingest's order, each chunk once (a batch sent
+    /// twice by an ingest that ran twice counts once).
+    pub(super) async fn gather(
+        &self,
+        job_id: JobId,
+        keys: &[String],
+    ) -> Result<(Vec<Chunk>, Vec<Vec<f32>>), Stop> {
+        let batches: Vec<EmbeddedBatch> = self
+            .all_results(job_id, "embed", keys)
+            .await?
+            .ok_or_else(|| ErrorInfo::new("internal", "an embedded batch is missing"))?;
+        let mut seen: HashSet<ChunkId> = HashSet::new();
+        let mut chunks = Vec::new();
+        let mut vectors = Vec::new();
+        for batch in batches {
+            for (chunk, vector) in batch.chunks.into_iter().zip(batch.vectors) {
+                if seen.insert(chunk.chunk_id) {
+                    chunks.push(chunk);
+                    vectors.push(vector);
+                }
+            }
+        }
+        Ok((chunks, vectors))
+    }
+
+    pub(super) async fn inputs(
+        &self,
+        job_id: JobId,
+    ) -> Result<(Ingested, Vec<Chunk>, Vec<Vec<f32>>), Stop> {
+        let missing = || ErrorInfo::new("internal", "ingest's result is missing");
+        let batches = self.batches(job_id).await?.ok_or_else(missing)?;
+        let ingested: Ingested = self
+            .result(job_id, "ingest", "result")
+            .await?
+            .ok_or_else(missing)?;
+        let (chunks, vectors) = self.gather(job_id, &batches.keys).await?;
+        Ok((ingested, chunks, vectors))
+    }
+}
