@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::Instant;
 
 use doctown_common::{Error, Language, SymbolKind};
@@ -28,7 +28,8 @@ pub struct IngestOptions {
     pub max_files: usize,
     /// How files are cut into chunks.
     pub chunks: ChunkOptions,
-    /// Files parsed at once (default: the available cores).
+    /// Files parsed at once (default: the available cores), at most the threads of the
+    /// process's parsing pool (the cores, or `RAYON_NUM_THREADS`).
     pub threads: usize,
 }
 
@@ -184,6 +185,12 @@ pub enum IngestError {
     /// GitHub refused or failed.
     #[error(transparent)]
     GitHub(#[from] crate::github::GitHubError),
+    /// The threads that parse files could not be started.
+    #[error(
+        "could not start the threads that parse files ({0}); the machine may be out of \
+         threads or memory: lower RAYON_NUM_THREADS or free some"
+    )]
+    Threads(String),
 }
 
 impl IngestError {
@@ -194,6 +201,7 @@ impl IngestError {
             IngestError::Cancelled => "cancelled",
             IngestError::Source(err) => err.code(),
             IngestError::GitHub(err) => err.code(),
+            IngestError::Threads(_) => "internal",
         }
     }
 }
@@ -268,11 +276,11 @@ pub fn ingest_tree(
     let next = AtomicUsize::new(0);
     let (sender, receiver) = mpsc::sync_channel::<Message>(256);
     let threads = options.threads.max(1).min(candidates.len().max(1));
-    std::thread::scope(|scope| {
+    parsers()?.in_place_scope(|scope| {
         for _ in 0..threads {
             let sender = sender.clone();
             let (next, candidates) = (&next, &candidates);
-            scope.spawn(move || {
+            scope.spawn(move |_| {
                 while !cancel.is_cancelled() {
                     let Some(candidate) = candidates.get(next.fetch_add(1, Ordering::Relaxed))
                     else {
@@ -321,6 +329,24 @@ pub fn ingest_tree(
     }
     totals.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     Ok(totals)
+}
+
+/// The threads that parse files, shared by every run in the process and kept: a server
+/// running job after job reuses them (and what their allocators keep per thread), where
+/// threads started for each run left the parsers' memory spread over ever more of the
+/// allocator's arenas. Nothing else runs on them, so a run waiting for its files never waits
+/// on itself.
+fn parsers() -> Result<&'static rayon::ThreadPool, IngestError> {
+    static PARSERS: OnceLock<Result<rayon::ThreadPool, String>> = OnceLock::new();
+    PARSERS
+        .get_or_init(|| {
+            rayon::ThreadPoolBuilder::new()
+                .thread_name(|index| format!("doctown-parse-{index}"))
+                .build()
+                .map_err(|err| err.to_string())
+        })
+        .as_ref()
+        .map_err(|reason| IngestError::Threads(reason.clone()))
 }
 
 /// Reads, filters, parses and chunks one file.
