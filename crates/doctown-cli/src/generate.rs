@@ -171,7 +171,7 @@ impl Bars {
                 }
                 self.line(&format!(
                     "generate: {} in {:.1} s",
-                    count(done.documented, "summary"),
+                    count(done.totals.documented, "summary"),
                     done.duration_ms as f64 / 1000.0
                 ));
             }
@@ -299,7 +299,7 @@ pub(crate) fn generate(
 
 fn print_summary(outcome: &PipelineOutcome) {
     let ingest = &outcome.ingest;
-    let generation = &outcome.generation;
+    let generation = &outcome.generation.totals;
     let languages: Vec<String> = doctown_ingest::ranked(&ingest.files_by_language)
         .into_iter()
         .map(|(language, n)| format!("{} {n}", language.display_name()))

@@ -513,7 +513,7 @@ fn a_job_runs_on_remote_workers_of_every_stage() {
         .iter()
         .rev()
         .find_map(|e| match &e.payload {
-            Payload::GenerationProgress(progress) => Some(progress.documented as usize),
+            Payload::GenerationProgress(progress) => Some(progress.totals.documented as usize),
             _ => None,
         })
         .unwrap_or_default();

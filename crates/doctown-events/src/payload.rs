@@ -506,10 +506,11 @@ pub struct SymbolDocumented {
     pub error: Option<String>,
 }
 
-/// `generation.progress.v1`: running totals of generation, each event holding all of them so
-/// far, and the summary written last.
+/// What generation has spent and made so far: every summary counted once, by [`add`].
+///
+/// [`add`]: SummaryTotals::add
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct GenerationProgress {
+pub struct SummaryTotals {
     /// Symbols that have a summary, however it was made.
     pub documented: u64,
     /// Symbols whose summary failed after retries (they keep an offline one).
@@ -522,8 +523,30 @@ pub struct GenerationProgress {
     pub input_tokens: u64,
     /// Completion tokens spent.
     pub output_tokens: u64,
-    /// What the tokens cost so far, in US dollars.
+    /// What the tokens cost, in US dollars.
     pub cost_usd: f64,
+}
+
+impl SummaryTotals {
+    /// Counts one more summary.
+    pub fn add(&mut self, summary: &SymbolDocumented) {
+        self.documented += 1;
+        self.failed += u64::from(summary.error.is_some());
+        self.cached += u64::from(summary.source == SummarySource::Cached);
+        self.offline += u64::from(summary.source == SummarySource::Offline);
+        self.input_tokens += summary.input_tokens;
+        self.output_tokens += summary.output_tokens;
+        self.cost_usd += summary.cost_usd;
+    }
+}
+
+/// `generation.progress.v1`: running totals of generation, each event holding all of them so
+/// far, and the summary written last.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GenerationProgress {
+    /// The totals so far.
+    #[serde(flatten)]
+    pub totals: SummaryTotals,
     /// The summary written last.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest: Option<LatestSummary>,
@@ -543,20 +566,9 @@ pub struct LatestSummary {
 /// `generation.completed.v1`: totals, tokens and cost.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct GenerationCompleted {
-    /// Symbols that have a summary, however it was made.
-    pub documented: u64,
-    /// Symbols whose summary failed after retries.
-    pub failed: u64,
-    /// Summaries taken from the cache.
-    pub cached: u64,
-    /// Summaries written by the offline summarizer.
-    pub offline: u64,
-    /// Prompt tokens spent.
-    pub input_tokens: u64,
-    /// Completion tokens spent.
-    pub output_tokens: u64,
-    /// What the tokens cost, in US dollars.
-    pub cost_usd: f64,
+    /// The totals of the stage.
+    #[serde(flatten)]
+    pub totals: SummaryTotals,
     /// Wall time of the stage.
     pub duration_ms: u64,
 }

@@ -9,10 +9,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::{
-    Envelope, EventEmitter, GenerationProgress, IngestProgress, LatestSummary, Payload,
-    SummarySource,
-};
+use crate::{Envelope, EventEmitter, GenerationProgress, IngestProgress, LatestSummary, Payload};
 
 /// The least time between two progress events of a stage in a public log.
 pub const PROGRESS_EVERY: Duration = Duration::from_millis(250);
@@ -104,15 +101,9 @@ impl PublicLog {
                 self.ingest.changed = true;
             }
             Payload::GenerationSymbolDocumented(documented) => {
-                let totals = &mut self.generation.totals;
-                totals.documented += 1;
-                totals.failed += u64::from(documented.error.is_some());
-                totals.cached += u64::from(documented.source == SummarySource::Cached);
-                totals.offline += u64::from(documented.source == SummarySource::Offline);
-                totals.input_tokens += documented.input_tokens;
-                totals.output_tokens += documented.output_tokens;
-                totals.cost_usd += documented.cost_usd;
-                totals.latest = Some(LatestSummary {
+                let progress = &mut self.generation.totals;
+                progress.totals.add(documented);
+                progress.latest = Some(LatestSummary {
                     symbol_id: documented.symbol_id,
                     summary: documented.summary.clone(),
                     source: documented.source,
@@ -158,7 +149,7 @@ mod tests {
     use super::*;
     use crate::{
         ChunkCreated, EventContext, EventType, FileDetected, GenerationCompleted, IngestCompleted,
-        IngestStarted, SourceKind, SymbolDocumented,
+        IngestStarted, SourceKind, SummarySource, SymbolDocumented,
     };
 
     fn emitter() -> EventEmitter {
@@ -243,8 +234,11 @@ mod tests {
         let Payload::GenerationProgress(totals) = &last[0].payload else {
             unreachable!()
         };
-        assert_eq!((totals.documented, totals.input_tokens), (2, 200));
-        assert_eq!(totals.cost_usd, 0.5);
+        assert_eq!(
+            (totals.totals.documented, totals.totals.input_tokens),
+            (2, 200)
+        );
+        assert_eq!(totals.totals.cost_usd, 0.5);
         assert_eq!(totals.latest.as_ref().unwrap().summary, "Summary 2.");
         assert!(log.flush(&emitter, now).is_empty());
         let completed = emitter.finish(GenerationCompleted::default(), Ok(()));

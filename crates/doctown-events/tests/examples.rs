@@ -256,13 +256,15 @@ fn example(event_type: EventType) -> Envelope {
         }
         .into(),
         EventType::GenerationProgress => GenerationProgress {
-            documented: 40,
-            failed: 0,
-            cached: 12,
-            offline: 0,
-            input_tokens: 11_256,
-            output_tokens: 672,
-            cost_usd: 0.0020916,
+            totals: SummaryTotals {
+                documented: 40,
+                failed: 0,
+                cached: 12,
+                offline: 0,
+                input_tokens: 11_256,
+                output_tokens: 672,
+                cost_usd: 0.0020916,
+            },
             latest: Some(LatestSummary {
                 symbol_id,
                 summary: "Returns the current maximum log level, which logging macros check \
@@ -273,13 +275,15 @@ fn example(event_type: EventType) -> Envelope {
         }
         .into(),
         EventType::GenerationCompleted => GenerationCompleted {
-            documented: 107,
-            failed: 1,
-            cached: 12,
-            offline: 0,
-            input_tokens: 38_911,
-            output_tokens: 2_380,
-            cost_usd: 0.00726465,
+            totals: SummaryTotals {
+                documented: 107,
+                failed: 1,
+                cached: 12,
+                offline: 0,
+                input_tokens: 38_911,
+                output_tokens: 2_380,
+                cost_usd: 0.00726465,
+            },
             duration_ms: 18_530,
         }
         .into(),

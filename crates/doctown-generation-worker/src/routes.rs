@@ -79,7 +79,7 @@ async fn generate(
             .collect();
         let mut summaries = Vec::new();
         let completed = generator
-            .generate(symbols, |summary| summaries.push(summary.documented()))
+            .generate(symbols, |summary| summaries.push(summary.documented))
             .await
             .map_err(|err| ApiError::new(StatusCode::BAD_GATEWAY, err.code(), err.to_string()))?;
         summaries.sort_by_key(|s| order.get(&s.symbol_id).copied());
@@ -104,7 +104,7 @@ async fn generate(
         };
         let forwarding = async {
             while let Some(summary) = finished.recv().await {
-                sink.send_async(emitter.emit(summary.documented())).await;
+                sink.send_async(emitter.emit(summary.documented)).await;
             }
         };
         let outcome = tokio::select! {

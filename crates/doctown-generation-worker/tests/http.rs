@@ -89,7 +89,11 @@ fn offline_summaries_stream_then_total() {
         panic!()
     };
     assert_eq!(
-        (completed.documented, completed.offline, completed.failed),
+        (
+            completed.totals.documented,
+            completed.totals.offline,
+            completed.totals.failed
+        ),
         (4, 4, 0)
     );
 

@@ -115,11 +115,12 @@ async fn main() {
     let totals = generator
         .generate(symbols.clone(), |s| {
             if samples.len() < 5 {
-                samples.push(s);
+                samples.push(s.documented);
             }
         })
         .await
-        .unwrap();
+        .unwrap()
+        .totals;
     let elapsed = started.elapsed().as_secs_f64();
     let mini = Price::of("gpt-4o-mini").unwrap();
     println!(
@@ -136,7 +137,7 @@ async fn main() {
         println!("  {:?}: {}", sample.source, sample.summary);
     }
     let started = Instant::now();
-    let again = generator.generate(symbols, |_| {}).await.unwrap();
+    let again = generator.generate(symbols, |_| {}).await.unwrap().totals;
     println!(
         "second run: {} of {} from the cache ({:.1} %), {} tokens, in {:.3} s",
         again.cached,

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use doctown_common::SymbolId;
 use doctown_events::{
-    GenerationCompleted, GenerationMode, GenerationStarted, SummarySource, SymbolDocumented,
+    GenerationCompleted, GenerationMode, GenerationStarted, SummarySource, SummaryTotals,
+    SymbolDocumented,
 };
 use futures_util::StreamExt;
 
@@ -23,38 +24,36 @@ use crate::tokens::TokenCounter;
 /// The name offline summaries are attributed to.
 pub const OFFLINE_SUMMARIZER: &str = "doctown-offline-v1";
 
-/// One symbol's summary.
+/// One symbol's summary: what its event reports, and the prompt that made it, which stays
+/// behind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SymbolSummary {
-    /// The symbol.
-    pub symbol_id: SymbolId,
-    /// Its summary (offline when the model failed).
-    pub summary: String,
-    /// Where the summary came from.
-    pub source: SummarySource,
-    /// Prompt tokens spent on it.
-    pub input_tokens: u64,
-    /// Completion tokens spent on it.
-    pub output_tokens: u64,
-    /// What those tokens cost, in US dollars, at the model's price (0 when it is not known).
-    pub cost_usd: f64,
+    /// The `generation.symbol_documented` payload reporting it (the summary is the offline
+    /// one when the model failed, with the error).
+    pub documented: SymbolDocumented,
     /// The prompt sent, when one was.
     pub prompt: Option<String>,
-    /// Why the model's summary failed, when it did.
-    pub error: Option<String>,
 }
 
 impl SymbolSummary {
-    /// The `generation.symbol_documented` payload reporting it (the prompt stays behind).
-    pub fn documented(self) -> SymbolDocumented {
-        SymbolDocumented {
-            symbol_id: self.symbol_id,
-            summary: self.summary,
-            source: self.source,
-            input_tokens: self.input_tokens,
-            output_tokens: self.output_tokens,
-            cost_usd: self.cost_usd,
-            error: self.error,
+    /// A summary of `symbol_id` from `source` that spent nothing.
+    fn unpaid(
+        symbol_id: SymbolId,
+        summary: String,
+        source: SummarySource,
+        error: Option<String>,
+    ) -> Self {
+        Self {
+            documented: SymbolDocumented {
+                symbol_id,
+                summary,
+                source,
+                input_tokens: 0,
+                output_tokens: 0,
+                cost_usd: 0.0,
+                error,
+            },
+            prompt: None,
         }
     }
 }
@@ -266,7 +265,7 @@ impl Generator {
         mut on_summary: impl FnMut(SymbolSummary),
     ) -> Result<GenerationCompleted, GenerationError> {
         let started = Instant::now();
-        let mut totals = GenerationCompleted::default();
+        let mut totals = SummaryTotals::default();
         let mut done = futures_util::stream::iter(symbols)
             .map(|symbol| self.document(symbol))
             .buffer_unordered(self.concurrency);
@@ -276,38 +275,28 @@ impl Generator {
         };
         while let Some(summary) = done.next().await {
             let mut summary = summary.map_err(GenerationError::Refused)?;
+            let documented = &mut summary.documented;
             if let Some(price) = price {
-                summary.cost_usd = price.cost(summary.input_tokens, summary.output_tokens);
+                documented.cost_usd = price.cost(documented.input_tokens, documented.output_tokens);
             }
-            totals.documented += 1;
-            totals.failed += u64::from(summary.error.is_some());
-            totals.cached += u64::from(summary.source == SummarySource::Cached);
-            totals.offline += u64::from(summary.source == SummarySource::Offline);
-            totals.input_tokens += summary.input_tokens;
-            totals.output_tokens += summary.output_tokens;
+            totals.add(documented);
             on_summary(summary);
         }
-        if let Writer::Model {
-            price: Some(price), ..
-        } = &self.writer
-        {
+        // The whole cost at the price, rather than the sum of each summary's rounded one.
+        if let Some(price) = price {
             totals.cost_usd = price.cost(totals.input_tokens, totals.output_tokens);
         }
-        totals.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        Ok(totals)
+        Ok(GenerationCompleted {
+            totals,
+            duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        })
     }
 
     /// One symbol's summary; an error only for a refusal.
     async fn document(&self, symbol: SymbolInput) -> Result<SymbolSummary, LlmError> {
-        let offline = |error: Option<String>| SymbolSummary {
-            symbol_id: symbol.symbol_id,
-            summary: offline_summary(&symbol.context),
-            source: SummarySource::Offline,
-            input_tokens: 0,
-            output_tokens: 0,
-            cost_usd: 0.0,
-            prompt: None,
-            error,
+        let offline = |error: Option<String>| {
+            let summary = offline_summary(&symbol.context);
+            SymbolSummary::unpaid(symbol.symbol_id, summary, SummarySource::Offline, error)
         };
         let Writer::Model {
             client, counter, ..
@@ -316,16 +305,13 @@ impl Generator {
             return Ok(offline(None));
         };
         if let Some(entry) = self.cached(&symbol, client.model()) {
-            return Ok(SymbolSummary {
-                symbol_id: symbol.symbol_id,
-                summary: entry.summary,
-                source: SummarySource::Cached,
-                input_tokens: 0,
-                output_tokens: 0,
-                cost_usd: 0.0,
-                prompt: None,
-                error: None,
-            });
+            let source = SummarySource::Cached;
+            return Ok(SymbolSummary::unpaid(
+                symbol.symbol_id,
+                entry.summary,
+                source,
+                None,
+            ));
         }
         let prompt = build_prompt(&symbol, counter, self.prompt_budget);
         let completion = match client.complete(&prompt.text).await {
@@ -346,8 +332,8 @@ impl Generator {
                 "the model answered no usable text: {:?}",
                 completion.text.chars().take(120).collect::<String>()
             )));
-            failed.input_tokens = input_tokens;
-            failed.output_tokens = output_tokens;
+            failed.documented.input_tokens = input_tokens;
+            failed.documented.output_tokens = output_tokens;
             return Ok(failed);
         }
         if let Some(cache) = &self.cache {
@@ -361,14 +347,16 @@ impl Generator {
             }
         }
         Ok(SymbolSummary {
-            symbol_id: symbol.symbol_id,
-            summary,
-            source: SummarySource::Llm,
-            input_tokens,
-            output_tokens,
-            cost_usd: 0.0,
+            documented: SymbolDocumented {
+                symbol_id: symbol.symbol_id,
+                summary,
+                source: SummarySource::Llm,
+                input_tokens,
+                output_tokens,
+                cost_usd: 0.0,
+                error: None,
+            },
             prompt: Some(prompt.text),
-            error: None,
         })
     }
 }

@@ -90,9 +90,10 @@ async fn llama_server_writes_counted_summaries_and_a_second_run_costs_nothing() 
     ];
     let mut summaries = Vec::new();
     let totals = generator
-        .generate(symbols.clone(), |s| summaries.push(s))
+        .generate(symbols.clone(), |s| summaries.push(s.documented))
         .await
-        .unwrap();
+        .unwrap()
+        .totals;
     assert_eq!(totals.documented, 3);
     assert_eq!(totals.failed, 0, "{summaries:?}");
     for summary in &summaries {
@@ -110,9 +111,10 @@ async fn llama_server_writes_counted_summaries_and_a_second_run_costs_nothing() 
 
     let mut again = Vec::new();
     let totals = generator
-        .generate(symbols, |s| again.push(s))
+        .generate(symbols, |s| again.push(s.documented))
         .await
-        .unwrap();
+        .unwrap()
+        .totals;
     assert_eq!(
         (totals.cached, totals.input_tokens, totals.output_tokens),
         (3, 0, 0)

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use doctown_common::{Language, SymbolKind};
 use doctown_contracts::generate::SymbolInput;
 use doctown_docpack::SymbolContext;
-use doctown_events::{GenerationMode, SummarySource};
+use doctown_events::{GenerationMode, SummarySource, SummaryTotals};
 use doctown_generation::{Generator, LlmConfig, SummaryCache, SymbolSummary};
 use doctown_testkit::{LoopbackServer, Response};
 
@@ -55,16 +55,13 @@ fn config(base: &str, model: &str) -> LlmConfig {
     }
 }
 
-async fn run(
-    generator: &Generator,
-    n: usize,
-) -> (Vec<SymbolSummary>, doctown_events::GenerationCompleted) {
+async fn run(generator: &Generator, n: usize) -> (Vec<SymbolSummary>, SummaryTotals) {
     let mut summaries = Vec::new();
-    let totals = generator
+    let completed = generator
         .generate(symbols(n), |s| summaries.push(s))
         .await
         .unwrap();
-    (summaries, totals)
+    (summaries, completed.totals)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,11 +87,17 @@ async fn summaries_are_cleaned_counted_priced_and_cached() {
     assert_eq!(summaries.len(), 5);
     for summary in &summaries {
         assert_eq!(
-            summary.summary,
+            summary.documented.summary,
             "Parses the config file. It returns settings."
         );
-        assert_eq!(summary.source, SummarySource::Llm);
-        assert_eq!((summary.input_tokens, summary.output_tokens), (57, 11));
+        assert_eq!(summary.documented.source, SummarySource::Llm);
+        assert_eq!(
+            (
+                summary.documented.input_tokens,
+                summary.documented.output_tokens
+            ),
+            (57, 11)
+        );
         assert!(
             summary
                 .prompt
@@ -117,7 +120,11 @@ async fn summaries_are_cleaned_counted_priced_and_cached() {
     // A second run over the same code asks nothing and spends nothing.
     assert_eq!(generator.estimate(&symbols(5)).to_generate, 0);
     let (again, totals) = run(&generator, 5).await;
-    assert!(again.iter().all(|s| s.source == SummarySource::Cached));
+    assert!(
+        again
+            .iter()
+            .all(|s| s.documented.source == SummarySource::Cached)
+    );
     assert_eq!(
         (totals.cached, totals.input_tokens, totals.cost_usd),
         (5, 0, 0.0)
@@ -147,7 +154,7 @@ async fn a_rate_limit_is_waited_out_as_retry_after_asks() {
         started.elapsed()
     );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-    assert_eq!(summaries[0].source, SummarySource::Llm);
+    assert_eq!(summaries[0].documented.source, SummarySource::Llm);
     assert_eq!(totals.failed, 0);
 }
 
@@ -168,13 +175,13 @@ async fn server_errors_are_retried_then_the_job_goes_on_offline() {
     );
     assert_eq!(totals.cost_usd, 0.0);
     for summary in &summaries {
-        assert_eq!(summary.source, SummarySource::Offline);
+        assert_eq!(summary.documented.source, SummarySource::Offline);
         assert!(
-            summary.summary.starts_with("Function `parse_"),
+            summary.documented.summary.starts_with("Function `parse_"),
             "{}",
-            summary.summary
+            summary.documented.summary
         );
-        let error = summary.error.as_deref().unwrap();
+        let error = summary.documented.error.as_deref().unwrap();
         assert!(
             error.contains("500") && error.contains("3 attempt"),
             "{error}"
@@ -193,7 +200,7 @@ async fn server_errors_are_retried_then_the_job_goes_on_offline() {
     });
     let generator = Generator::new(Some(config(&flaky.base, "smollm2")), None, 2000, 1).unwrap();
     let (summaries, totals) = run(&generator, 1).await;
-    assert_eq!(summaries[0].source, SummarySource::Llm);
+    assert_eq!(summaries[0].documented.source, SummarySource::Llm);
     assert_eq!((totals.failed, calls.load(Ordering::SeqCst)), (0, 3));
 }
 
@@ -203,9 +210,14 @@ async fn an_answer_slower_than_the_timeout_is_retried_then_reported() {
         LoopbackServer::start(|_| Response::json(200, ANSWER).delayed(Duration::from_millis(1500)));
     let generator = Generator::new(Some(config(&server.base, "smollm2")), None, 2000, 1).unwrap();
     let (summaries, totals) = run(&generator, 1).await;
-    assert_eq!(server.requests().len(), 3, "{:?}", summaries[0].error);
+    assert_eq!(
+        server.requests().len(),
+        3,
+        "{:?}",
+        summaries[0].documented.error
+    );
     assert_eq!(totals.failed, 1);
-    let error = summaries[0].error.as_deref().unwrap();
+    let error = summaries[0].documented.error.as_deref().unwrap();
     assert!(error.contains("did not answer within 1 s"), "{error}");
 }
 
@@ -259,6 +271,6 @@ async fn a_refusal_stops_the_job_with_what_to_check_and_offline_needs_no_server(
     assert!(
         summaries
             .iter()
-            .all(|s| s.error.is_none() && s.summary.ends_with('.'))
+            .all(|s| s.documented.error.is_none() && s.documented.summary.ends_with('.'))
     );
 }

@@ -50,11 +50,12 @@ pub async fn document(
     let mut prompts = HashMap::new();
     let completed = generator
         .generate(symbols, |summary| {
-            if let Some(prompt) = summary.prompt.clone() {
-                prompts.insert(summary.symbol_id, prompt);
+            let documented = summary.documented;
+            if let Some(prompt) = summary.prompt {
+                prompts.insert(documented.symbol_id, prompt);
             }
-            summaries.insert(summary.symbol_id, summary.summary.clone());
-            send(emitter.emit(summary.documented()));
+            summaries.insert(documented.symbol_id, documented.summary.clone());
+            send(emitter.emit(documented));
         })
         .await
         .map_err(failed)?;

@@ -145,7 +145,7 @@ fn a_folder_becomes_a_verified_docpack_and_an_unchanged_one_the_same_bytes() {
         docpack.embeddings.as_ref().unwrap().len() as u64,
         first.embedding.chunk_count
     );
-    assert_eq!(first.generation.offline, symbols);
+    assert_eq!(first.generation.totals.offline, symbols);
 
     // Warm: nothing embedded, the same bytes.
     let second_output = work.path().join("again.docpack");

@@ -325,7 +325,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 GenerationInput { symbols },
             )
             .await?;
-        let totals = &summaries.completed;
+        let totals = &summaries.completed.totals;
         self.store
             .set_cost(
                 job.job_id,
