@@ -139,10 +139,10 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             sizes,
             completed,
         };
-        self.put_result(job.job_id, "ingest", "result", &ingested)
+        self.put_result(job.job_id, Stage::Ingest, "result", &ingested)
             .await?;
         // Written last: its presence says ingest is done.
-        self.put_result(job.job_id, "ingest", "batches", &batches)
+        self.put_result(job.job_id, Stage::Ingest, "batches", &batches)
             .await?;
         Ok(())
     }
@@ -153,7 +153,10 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         message: &Message,
         redelivered: bool,
     ) -> Result<(), Stop> {
-        if !self.has_result(job.job_id, "embed", &message.key).await? {
+        if !self
+            .has_result(job.job_id, Stage::Embed, &message.key)
+            .await?
+        {
             let work: EmbedWork = serde_json::from_value(message.body.clone())
                 .map_err(|err| ErrorInfo::new("internal", format!("a malformed batch: {err}")))?;
             let emitter = Self::emitter(job);
@@ -183,7 +186,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 vectors: embedded.vectors,
                 cached: embedded.cached,
             };
-            self.put_result(job.job_id, "embed", &message.key, &batch)
+            self.put_result(job.job_id, Stage::Embed, &message.key, &batch)
                 .await?;
             let completed = emitter.emit(BatchCompleted {
                 batch_id: message.key.clone(),
@@ -210,7 +213,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         };
         let embedded = self
             .store
-            .count_results(job.job_id, "embed", &batches.keys)
+            .count_results(job.job_id, Stage::Embed.name(), &batches.keys)
             .await?;
         if embedded < batches.keys.len() as u64 {
             return Ok(());
@@ -255,7 +258,10 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     }
 
     pub(super) async fn assemble(&self, job: &JobRecord) -> Result<(), Stop> {
-        if self.has_result(job.job_id, "assemble", "result").await? {
+        if self
+            .has_result(job.job_id, Stage::Assemble, "result")
+            .await?
+        {
             return Ok(());
         }
         let (ingested, chunks, vectors) = self.inputs(job.job_id).await?;
@@ -296,14 +302,17 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             ..AssemblyCompleted::default()
         };
         events.push(emitter.finish(summary, Ok(())));
-        self.put_result(job.job_id, "assemble", "result", &assembled)
+        self.put_result(job.job_id, Stage::Assemble, "result", &assembled)
             .await?;
         self.events.append(job.job_id, events).await?;
         Ok(())
     }
 
     pub(super) async fn generate(&self, job: &JobRecord) -> Result<(), Stop> {
-        if self.has_result(job.job_id, "generate", "result").await? {
+        if self
+            .has_result(job.job_id, Stage::Generate, "result")
+            .await?
+        {
             return Ok(());
         }
         let batches = self
@@ -312,7 +321,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             .ok_or_else(|| ErrorInfo::new("internal", "ingest's result is missing"))?;
         let (chunks, _) = self.gather(job.job_id, &batches.keys).await?;
         let assembled: Assembled = self
-            .result(job.job_id, "assemble", "result")
+            .result(job.job_id, Stage::Assemble, "result")
             .await?
             .ok_or_else(|| ErrorInfo::new("internal", "assembly's result is missing"))?;
         let symbols = symbol_inputs(&chunks, &assembled.completed.symbol_contexts);
@@ -334,7 +343,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 totals.output_tokens,
             )
             .await?;
-        self.put_result(job.job_id, "generate", "result", &summaries)
+        self.put_result(job.job_id, Stage::Generate, "result", &summaries)
             .await?;
         let completed = Self::emitter(job).finish(summaries.completed.clone(), Ok(()));
         self.events.append(job.job_id, vec![completed]).await?;
@@ -359,11 +368,11 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let missing =
             |what: &str| ErrorInfo::new("internal", format!("{what}'s result is missing"));
         let assembled: Assembled = self
-            .result(job.job_id, "assemble", "result")
+            .result(job.job_id, Stage::Assemble, "result")
             .await?
             .ok_or_else(|| missing("assembly"))?;
         let summaries: Summaries = self
-            .result(job.job_id, "generate", "result")
+            .result(job.job_id, Stage::Generate, "result")
             .await?
             .ok_or_else(|| missing("generation"))?;
         let ingest_job = self

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use doctown_common::{Artifact, Chunk, ChunkId, JobId};
 use doctown_contracts::ingest::Ingested;
-use doctown_events::ErrorInfo;
+use doctown_events::{ErrorInfo, Stage};
 use doctown_storage::{StorageError, get_json, put_json};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -37,7 +37,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     pub(super) async fn put_result(
         &self,
         job_id: JobId,
-        stage: &str,
+        stage: Stage,
         key: &str,
         body: &impl Serialize,
     ) -> Result<(), Stop> {
@@ -46,14 +46,17 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             .map_err(|err| Stop::Unavailable(err.to_string()))?;
         let reference =
             serde_json::to_vec(&artifact).map_err(|err| malformed("stage result", err))?;
-        Ok(self.store.put_result(job_id, stage, key, reference).await?)
+        Ok(self
+            .store
+            .put_result(job_id, stage.name(), key, reference)
+            .await?)
     }
 
     /// What `stage` made for the job under `key`, if it has.
     pub(super) async fn result<T: DeserializeOwned>(
         &self,
         job_id: JobId,
-        stage: &str,
+        stage: Stage,
         key: &str,
     ) -> Result<Option<T>, Stop> {
         let Some(artifact) = self
@@ -73,7 +76,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     pub(super) async fn has_result(
         &self,
         job_id: JobId,
-        stage: &str,
+        stage: Stage,
         key: &str,
     ) -> Result<bool, Stop> {
         let found = self.artifacts(job_id, stage, &[key.to_owned()]).await?;
@@ -84,11 +87,11 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     pub(super) async fn artifacts(
         &self,
         job_id: JobId,
-        stage: &str,
+        stage: Stage,
         keys: &[String],
     ) -> Result<Vec<Option<Artifact>>, Stop> {
         let mut found = Vec::with_capacity(keys.len());
-        for reference in self.store.results(job_id, stage, keys).await? {
+        for reference in self.store.results(job_id, stage.name(), keys).await? {
             found.push(
                 reference
                     .map(|body| {
@@ -120,7 +123,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
     pub(super) async fn all_results<T: DeserializeOwned>(
         &self,
         job_id: JobId,
-        stage: &str,
+        stage: Stage,
         keys: &[String],
     ) -> Result<Option<Vec<T>>, Stop> {
         let mut all = Vec::with_capacity(keys.len());
@@ -135,7 +138,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
 
     /// The batches ingest sent, once it is done.
     pub(super) async fn batches(&self, job_id: JobId) -> Result<Option<Batches>, Stop> {
-        self.result(job_id, "ingest", "batches").await
+        self.result(job_id, Stage::Ingest, "batches").await
     }
 
     /// The job's chunks and their vectors, in ingest's order, each chunk once (a batch sent
@@ -146,7 +149,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         keys: &[String],
     ) -> Result<(Vec<Chunk>, Vec<Vec<f32>>), Stop> {
         let batches: Vec<EmbeddedBatch> = self
-            .all_results(job_id, "embed", keys)
+            .all_results(job_id, Stage::Embed, keys)
             .await?
             .ok_or_else(|| ErrorInfo::new("internal", "an embedded batch is missing"))?;
         let mut seen: HashSet<ChunkId> = HashSet::new();
@@ -170,7 +173,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         let missing = || ErrorInfo::new("internal", "ingest's result is missing");
         let batches = self.batches(job_id).await?.ok_or_else(missing)?;
         let ingested: Ingested = self
-            .result(job_id, "ingest", "result")
+            .result(job_id, Stage::Ingest, "result")
             .await?
             .ok_or_else(missing)?;
         let (chunks, vectors) = self.gather(job_id, &batches.keys).await?;
