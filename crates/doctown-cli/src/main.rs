@@ -1,5 +1,6 @@
 //! `doctown`: the command-line front of Doctown.
 
+mod allocator;
 mod cli;
 mod docpack;
 mod generate;
@@ -14,15 +15,6 @@ use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::{Cli, Command};
-
-/// mimalloc rather than glibc's allocator: `doctown serve` runs job after job on many threads,
-/// and glibc's per-thread arenas kept freed memory (its resident size rose by about 1 MB a job
-/// with nothing leaked; with one arena it stayed flat), where mimalloc gives it back. Built
-/// without transparent huge pages (`no_thp`): the live heap between jobs is a few megabytes,
-/// and 2 MiB pages kept whole for a few live blocks made the resident size larger and noisier
-/// (about 70 MB more after a job on 200 files).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli: Cli = doctown_config::parse();
@@ -98,7 +90,10 @@ fn run(command: Command) -> ExitCode {
             site,
             storage,
             settings,
-        } => return serve::run(&serve, &storage, &site, *settings),
+        } => {
+            allocator::return_freed_memory_at_once();
+            return serve::run(&serve, &storage, &site, *settings);
+        }
     };
     match done {
         Ok(()) => ExitCode::SUCCESS,
