@@ -24,7 +24,7 @@ pub use engine::{CancelError, Engine, GROUP, QueueNames, Replayed, SubmitError};
 pub use events::{EventLog, ends_job};
 pub use memory_store::FULL_STREAMS_KEPT;
 pub use stages::{Run, Runner, StageError, Stages, WorkerPools, WorkerSettings};
-pub use store::{DocpackRecord, JobRecord, JobStore, MemoryStore, PgStore, StoreError};
+pub use store::{DocpackRecord, JobRecord, JobStore, Kept, MemoryStore, PgStore, StoreError};
 pub use workers::{CallError, WorkerPool};
 
 pub use queue::{

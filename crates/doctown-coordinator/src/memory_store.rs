@@ -13,7 +13,7 @@ use chrono::Utc;
 use doctown_common::JobId;
 use doctown_events::{Envelope, ErrorInfo, JobStatus, Payload};
 
-use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError};
+use crate::store::{DocpackRecord, JobRecord, JobStore, Kept, StoreError};
 
 /// Jobs kept in memory.
 #[derive(Debug, Clone, Default)]
@@ -260,19 +260,20 @@ impl JobStore for MemoryStore {
         stage: &str,
         key: &str,
         body: Vec<u8>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Kept, StoreError> {
         let mut state = self.lock();
         let running = state
             .index
             .get(&job_id)
             .is_some_and(|&i| !state.jobs[i].status.is_terminal());
-        if running {
-            state
-                .results
-                .entry((job_id, stage.to_owned(), key.to_owned()))
-                .or_insert(body);
+        if !running {
+            return Ok(Kept::JobHadEnded);
         }
-        Ok(())
+        state
+            .results
+            .entry((job_id, stage.to_owned(), key.to_owned()))
+            .or_insert(body);
+        Ok(Kept::Yes)
     }
 
     async fn results(

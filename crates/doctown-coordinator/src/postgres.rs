@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRo
 use sqlx::{Connection, Row};
 use uuid::Uuid;
 
-use crate::store::{DocpackRecord, JobRecord, JobStore, StoreError, malformed};
+use crate::store::{DocpackRecord, JobRecord, JobStore, Kept, StoreError, malformed};
 
 /// The schema, built into the binary.
 static MIGRATIONS: Migrator = sqlx::migrate!("../../migrations");
@@ -295,22 +295,27 @@ impl JobStore for PgStore {
         stage: &str,
         key: &str,
         body: Vec<u8>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Kept, StoreError> {
         // Kept only while the job runs: a stage finishing after its job was cancelled leaves
-        // nothing behind.
-        sqlx::query(
-            "INSERT INTO stage_results (job_id, stage, key, body) \
-             SELECT $1, $2, $3, $4 FROM jobs WHERE id = $1 \
-                 AND status NOT IN ('completed', 'failed', 'cancelled') \
-             ON CONFLICT DO NOTHING",
+        // nothing behind, and is told so.
+        let running: bool = sqlx::query_scalar(
+            "WITH running AS (SELECT id FROM jobs WHERE id = $1 \
+                 AND status NOT IN ('completed', 'failed', 'cancelled')), \
+             kept AS (INSERT INTO stage_results (job_id, stage, key, body) \
+                 SELECT $1, $2, $3, $4 FROM running ON CONFLICT DO NOTHING) \
+             SELECT EXISTS (SELECT 1 FROM running)",
         )
         .bind(uuid(job_id))
         .bind(stage)
         .bind(key)
         .bind(body)
-        .execute(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        Ok(())
+        Ok(if running {
+            Kept::Yes
+        } else {
+            Kept::JobHadEnded
+        })
     }
 
     async fn results(

@@ -69,6 +69,16 @@ pub struct JobRecord {
     pub completed_at: Option<DateTime<Utc>>,
 }
 
+/// Whether what a stage made for a job was kept ([`JobStore::put_result`]).
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kept {
+    /// It was, or the same key was kept before.
+    Yes,
+    /// The job had ended (or never was): nothing of it is kept any more.
+    JobHadEnded,
+}
+
 /// A stored docpack.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DocpackRecord {
@@ -160,14 +170,14 @@ pub trait JobStore: Clone + Send + Sync + 'static {
 
     /// Keeps what `stage` made for the job under `key` (JSON), unless the job has ended; a
     /// second write of the same key keeps the first (a redelivered message's work is the same
-    /// work).
+    /// work). Says whether it was kept.
     fn put_result(
         &self,
         job_id: JobId,
         stage: &str,
         key: &str,
         body: Vec<u8>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Kept, StoreError>> + Send;
 
     /// What `stage` made for the job under each of `keys`, in their order; `None` for those it
     /// has not.

@@ -6,7 +6,7 @@
 mod support;
 
 use doctown_common::JobId;
-use doctown_coordinator::{DocpackRecord, FULL_STREAMS_KEPT, JobStore, MemoryStore, PgStore};
+use doctown_coordinator::{DocpackRecord, FULL_STREAMS_KEPT, JobStore, Kept, MemoryStore, PgStore};
 use doctown_events::{
     ErrorInfo, EventContext, EventEmitter, FileSkipped, JobCompleted, JobCreated, JobStatus,
     SkipReason,
@@ -208,14 +208,10 @@ async fn results_are_kept_once_and_only_while_the_job_runs(store: &impl JobStore
         .await
         .unwrap();
     let keys: Vec<String> = ["a", "b"].map(String::from).to_vec();
-    store
-        .put_result(id, "embed", "a", b"first".to_vec())
-        .await
-        .unwrap();
-    store
-        .put_result(id, "embed", "a", b"again".to_vec())
-        .await
-        .unwrap();
+    for body in [b"first", b"again"] {
+        let kept = store.put_result(id, "embed", "a", body.to_vec()).await;
+        assert_eq!(kept.unwrap(), Kept::Yes);
+    }
     assert_eq!(
         store.results(id, "embed", &keys).await.unwrap(),
         [Some(b"first".to_vec()), None]
@@ -227,10 +223,8 @@ async fn results_are_kept_once_and_only_while_the_job_runs(store: &impl JobStore
         .transition(id, JobStatus::Queued, JobStatus::Cancelled, None)
         .await
         .unwrap();
-    store
-        .put_result(id, "embed", "b", b"late".to_vec())
-        .await
-        .unwrap();
+    let late = store.put_result(id, "embed", "b", b"late".to_vec()).await;
+    assert_eq!(late.unwrap(), Kept::JobHadEnded);
     assert_eq!(store.count_results(id, "embed", &keys).await.unwrap(), 1);
     store.clear_results(id).await.unwrap();
     assert_eq!(

@@ -6,12 +6,12 @@ use std::collections::HashSet;
 use doctown_common::{Artifact, Chunk, ChunkId, JobId};
 use doctown_contracts::ingest::Ingested;
 use doctown_events::{ErrorInfo, Stage};
-use doctown_storage::{StorageError, get_json, put_json};
+use doctown_storage::{StorageError, Store, artifacts_prefix, get_json, put_json};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::queue::Queue;
-use crate::store::{JobStore, malformed};
+use crate::store::{JobStore, Kept, malformed};
 
 use super::{Engine, Stop};
 
@@ -31,9 +31,40 @@ pub(super) struct EmbeddedBatch {
     pub(super) cached: u64,
 }
 
+/// Keeps `body` as what `stage` made for job `job_id` under `key`: the body as an artifact in
+/// `storage`, its reference in `store`. When the job ended meanwhile (cancelled while its stage
+/// ran), the artifact is removed again, with any other the job's end did not see.
+async fn keep_result<S: JobStore>(
+    store: &S,
+    storage: &dyn Store,
+    job_id: JobId,
+    stage: Stage,
+    key: &str,
+    body: &impl Serialize,
+) -> Result<(), Stop> {
+    let scope = job_id.to_string();
+    let artifact = put_json(storage, &scope, body)
+        .await
+        .map_err(|err| Stop::Unavailable(err.to_string()))?;
+    let reference = serde_json::to_vec(&artifact).map_err(|err| malformed("stage result", err))?;
+    match store
+        .put_result(job_id, stage.name(), key, reference)
+        .await?
+    {
+        Kept::Yes => {}
+        // The job's end removed its artifacts once its status was final; this one may have
+        // been written after that, but before this status was read.
+        Kept::JobHadEnded => {
+            if let Err(err) = storage.remove_all(&artifacts_prefix(&scope)).await {
+                tracing::warn!(%job_id, "cannot remove the ended job's artifacts: {err}");
+            }
+        }
+    }
+    Ok(())
+}
+
 impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
-    /// Keeps `body` as what `stage` made for the job under `key`: the body as an artifact in
-    /// the store, its reference in the job store.
+    /// Keeps `body` as what `stage` made for the job under `key` ([`keep_result`]).
     pub(super) async fn put_result(
         &self,
         job_id: JobId,
@@ -41,15 +72,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         key: &str,
         body: &impl Serialize,
     ) -> Result<(), Stop> {
-        let artifact = put_json(self.storage.as_ref(), &job_id.to_string(), body)
-            .await
-            .map_err(|err| Stop::Unavailable(err.to_string()))?;
-        let reference =
-            serde_json::to_vec(&artifact).map_err(|err| malformed("stage result", err))?;
-        Ok(self
-            .store
-            .put_result(job_id, stage.name(), key, reference)
-            .await?)
+        keep_result(&self.store, self.storage.as_ref(), job_id, stage, key, body).await
     }
 
     /// What `stage` made for the job under `key`, if it has.
@@ -178,5 +201,50 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
             .ok_or_else(missing)?;
         let (chunks, vectors) = self.gather(job_id, &batches.keys).await?;
         Ok((ingested, chunks, vectors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use doctown_events::JobStatus;
+    use doctown_storage::LocalStore;
+
+    use super::*;
+    use crate::MemoryStore;
+
+    #[tokio::test]
+    async fn what_a_stage_made_after_its_job_ended_is_not_left_in_the_store() {
+        let folder = tempfile::tempdir().unwrap();
+        let storage = LocalStore::new(folder.path()).unwrap();
+        let store = MemoryStore::new();
+        let job_id = JobId::generate();
+        store
+            .create_job(job_id, "https://github.com/o/r", None)
+            .await
+            .unwrap();
+        let artifacts = folder.path().join("artifacts").join(job_id.to_string());
+
+        keep_result(&store, &storage, job_id, Stage::Assemble, "a", &"made")
+            .await
+            .unwrap();
+        assert!(artifacts.exists());
+        let kept = store
+            .results(job_id, Stage::Assemble.name(), &["a".to_owned()])
+            .await;
+        assert!(kept.unwrap()[0].is_some());
+
+        // Cancelled while a stage ran: its end removed the artifacts, then the stage finished.
+        store
+            .transition(job_id, JobStatus::Queued, JobStatus::Cancelled, None)
+            .await
+            .unwrap();
+        storage
+            .remove_all(&artifacts_prefix(&job_id.to_string()))
+            .await
+            .unwrap();
+        keep_result(&store, &storage, job_id, Stage::Assemble, "b", &"late")
+            .await
+            .unwrap();
+        assert!(!artifacts.exists(), "{} is left", artifacts.display());
     }
 }
