@@ -21,9 +21,9 @@ const PURGE_DELAY_VARIABLE: &str = "MIMALLOC_PURGE_DELAY";
 /// Freed memory goes back to the system at once instead of a second later. mimalloc purges
 /// only when it next allocates or frees, so a server that goes idle after a job kept the
 /// job's last second of garbage resident until the next one, and its resident size drifted up
-/// job after job: +9.9 % to +16.6 % from job 1 to job 20 on a 200-file tree in six runs, and
-/// +5.9 % to +8.3 % in four with this, which is also about 29 MB less after the first job; a
-/// cached job took 5.3 s to 5.6 s (debug build) either way. A user's `MIMALLOC_PURGE_DELAY`
+/// job after job: +9.93 % to +16.59 % from job 1 to job 20 on a 200-file tree in six runs, and
+/// +5.92 % to +8.29 % in four with this, which is also about 29 MB less after the first job; a
+/// cached job took 5.27 s to 6.63 s (debug build) either way. A user's `MIMALLOC_PURGE_DELAY`
 /// still wins.
 pub(crate) fn return_freed_memory_at_once() {
     if std::env::var_os(PURGE_DELAY_VARIABLE).is_none() {
