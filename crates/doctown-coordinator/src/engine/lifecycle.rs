@@ -5,12 +5,12 @@ use doctown_common::JobId;
 use doctown_events::{
     Completion, ErrorInfo, JobCompleted, JobFailed, JobStatus, Stage, StageChanged,
 };
-use doctown_storage::artifacts_prefix;
 use tokio_util::sync::CancellationToken;
 
 use crate::queue::{Message, Queue, QueueError};
 use crate::store::{JobRecord, JobStore, StoreError};
 
+use super::results::remove_artifacts;
 use super::{Engine, Stop};
 
 impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
@@ -113,12 +113,7 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         events.push(emitter.finish(completed, error.map_or(Ok(()), Err)));
         self.events.append(job.job_id, events).await?;
         self.store.clear_results(job.job_id).await?;
-        // The job's artifacts go with it (the docpack holds what was made); a failure here
-        // leaves them for the store's own expiry rules, and ends nothing.
-        let prefix = artifacts_prefix(&job.job_id.to_string());
-        if let Err(err) = self.storage.remove_all(&prefix).await {
-            tracing::warn!(job_id = %job.job_id, "cannot remove the job's artifacts: {err}");
-        }
+        remove_artifacts(self.storage.as_ref(), job.job_id).await;
         Ok(true)
     }
 

@@ -54,13 +54,21 @@ async fn keep_result<S: JobStore>(
         Kept::Yes => {}
         // The job's end removed its artifacts once its status was final; this one may have
         // been written after that, but before this status was read.
-        Kept::JobHadEnded => {
-            if let Err(err) = storage.remove_all(&artifacts_prefix(&scope)).await {
-                tracing::warn!(%job_id, "cannot remove the ended job's artifacts: {err}");
-            }
-        }
+        Kept::JobHadEnded => remove_artifacts(storage, job_id).await,
     }
     Ok(())
+}
+
+/// Removes every artifact of job `job_id` from `storage`, once the job has ended (the docpack
+/// holds what was made); a failure leaves them to the store's own expiry rules, and ends
+/// nothing.
+pub(super) async fn remove_artifacts(storage: &dyn Store, job_id: JobId) {
+    if let Err(err) = storage
+        .remove_all(&artifacts_prefix(&job_id.to_string()))
+        .await
+    {
+        tracing::warn!(%job_id, "cannot remove the job's artifacts: {err}");
+    }
 }
 
 impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
@@ -238,10 +246,7 @@ mod tests {
             .transition(job_id, JobStatus::Queued, JobStatus::Cancelled, None)
             .await
             .unwrap();
-        storage
-            .remove_all(&artifacts_prefix(&job_id.to_string()))
-            .await
-            .unwrap();
+        remove_artifacts(&storage, job_id).await;
         keep_result(&store, &storage, job_id, Stage::Assemble, "b", &"late")
             .await
             .unwrap();
