@@ -195,4 +195,48 @@ pub struct FileAnalysis {
     /// Why nothing was extracted, when the file was not analysed (too deep, too slow).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The file's own documentation, markers removed: Rust's `//!` comments, a Python module's
+    /// docstring, the comment above Go's `package` clause, a leading JSDoc block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub doc: Option<String>,
+    /// Where execution can start in this file, as its language's conventions show it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entry_points: Vec<EntryPoint>,
+}
+
+/// What kind of place execution starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A program's start: Rust's and Go's `main`, Python's `if __name__ == "__main__":`.
+    Main,
+    /// A command-line interface's definition: a clap parser, an argparse parser, a cobra or
+    /// commander command, a click command.
+    Command,
+    /// An HTTP route: a handler bound to a method and a path.
+    Route,
+}
+
+impl EntryKind {
+    /// Every kind, in the order pages list them.
+    pub const ALL: [EntryKind; 3] = [EntryKind::Main, EntryKind::Command, EntryKind::Route];
+}
+
+/// A place where execution starts, found statically.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryPoint {
+    /// What it is.
+    pub kind: EntryKind,
+    /// How a user reaches it: `main`, the command's name, `GET /users`.
+    pub name: String,
+    /// The line that declares it (1-based).
+    pub line: usize,
+    /// The symbol it is, or the one that declares it (the function registering a route); `None`
+    /// at a file's top level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<SymbolId>,
+    /// The handler a route or command runs, as written (`list_users`, `handlers.Create`), when
+    /// it is named apart from `symbol`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
 }

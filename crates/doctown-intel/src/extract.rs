@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use doctown_common::{
-    ByteRange, Call, CallKind, FileAnalysis, Import, Language, LineRange, Symbol, SymbolId,
-    SymbolKind, SymbolTag, Visibility,
+    ByteRange, Call, CallKind, EntryKind, EntryPoint, FileAnalysis, Import, Language, LineRange,
+    Symbol, SymbolId, SymbolKind, SymbolTag, Visibility,
 };
 use sha2::{Digest, Sha256};
 use tree_sitter::{Node, ParseOptions, ParseState, Parser, Tree};
@@ -93,11 +93,14 @@ impl Extractor {
                     "parsing took longer than {} s; the file is too large or too deeply nested",
                     self.timeout.as_secs_f64()
                 )),
+                doc: None,
+                entry_points: Vec::new(),
             };
         };
         let grammar = lang::grammar(language);
         let mut cx = Cx::new(source, grammar.separator());
         walk(&tree, grammar, lang::relevant_kinds(language), &mut cx);
+        cx.doc = grammar.file_doc(tree.root_node(), &cx);
         cx.finish(path, language)
     }
 }
@@ -180,6 +183,8 @@ pub(crate) struct Definition {
     /// For a symbol declared outside its type (a Go method): the type's name. It prefixes the
     /// qualified name, and the type becomes the parent when it is declared in the same file.
     pub(crate) owner: Option<String>,
+    /// The entry point it is (a `main`, a route handler, a command), and its name.
+    pub(crate) entry: Option<(EntryKind, String)>,
 }
 
 impl Definition {
@@ -198,8 +203,18 @@ impl Definition {
             tags: Vec::new(),
             scope_name: None,
             owner: None,
+            entry: None,
         }
     }
+}
+
+/// An entry point found during the walk, its symbol still an index.
+struct PendingEntry {
+    kind: EntryKind,
+    name: String,
+    line: usize,
+    symbol: Option<usize>,
+    handler: Option<String>,
 }
 
 /// A symbol under construction: the definition plus its place in the tree.
@@ -227,6 +242,8 @@ pub(crate) struct Cx<'s> {
     scopes: Vec<Scope>,
     imports: Vec<Import>,
     exports: Vec<String>,
+    entries: Vec<PendingEntry>,
+    doc: Option<String>,
     parse_errors: usize,
 }
 
@@ -240,6 +257,8 @@ impl<'s> Cx<'s> {
             scopes: Vec::new(),
             imports: Vec::new(),
             exports: Vec::new(),
+            entries: Vec::new(),
+            doc: None,
             parse_errors: 0,
         }
     }
@@ -312,6 +331,15 @@ impl<'s> Cx<'s> {
             None => qualified_name.clone(),
         };
         let index = self.symbols.len();
+        if let Some((kind, name)) = definition.entry.clone() {
+            self.entries.push(PendingEntry {
+                kind,
+                name,
+                line: self.line_of(definition.start),
+                symbol: Some(index),
+                handler: None,
+            });
+        }
         self.symbols.push(Pending {
             definition,
             parent,
@@ -377,6 +405,26 @@ impl<'s> Cx<'s> {
             Some(receiver),
             kind,
         );
+    }
+
+    /// Reports an entry point written as a call or a value at byte `at` (a route registered, a
+    /// command built), declared by the enclosing symbol, if any.
+    pub(crate) fn entry_point(
+        &mut self,
+        kind: EntryKind,
+        name: String,
+        at: usize,
+        handler: Option<String>,
+    ) {
+        let line = self.line_of(at);
+        let symbol = self.scopes.last().map(|scope| scope.symbol);
+        self.entries.push(PendingEntry {
+            kind,
+            name,
+            line,
+            symbol,
+            handler,
+        });
     }
 
     /// Reports an import.
@@ -480,6 +528,17 @@ impl<'s> Cx<'s> {
                 }
             })
             .collect();
+        let entry_points = self
+            .entries
+            .into_iter()
+            .map(|entry| EntryPoint {
+                kind: entry.kind,
+                name: entry.name,
+                line: entry.line,
+                symbol: entry.symbol.map(|symbol| ids[symbol]),
+                handler: entry.handler,
+            })
+            .collect();
         FileAnalysis {
             path: path.to_owned(),
             language,
@@ -487,6 +546,8 @@ impl<'s> Cx<'s> {
             imports: self.imports,
             parse_errors: self.parse_errors,
             skipped: None,
+            doc: self.doc,
+            entry_points,
         }
     }
 }

@@ -5,13 +5,14 @@
 //! CommonJS `module.exports` / `exports.x`; calls and `new`; `import`, `require` and re-exports.
 
 use doctown_common::{
-    CallKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
+    CallKind, EntryKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
 };
 use tree_sitter::Node;
 
-use super::{Grammar, children, has_token, named_children};
+use super::{EntryFound, Grammar, children, has_token, named_children, route_call, unquote};
 use crate::extract::{Cx, Definition};
 use crate::imports::{ImportTarget, RepoIndex, folder_of, normalize};
+use crate::modules::{ModuleKind, ModuleStep, last_component, nearest_with};
 use crate::text::{one_line, strip_block_comment};
 
 /// One of the ECMAScript-family grammars.
@@ -109,6 +110,74 @@ impl Grammar for EcmaScript {
             "import_require_clause" => import_require(node, cx),
             _ => {}
         }
+    }
+
+    /// A package is a folder with `package.json` below the root (a workspace's member; the
+    /// root's own is the repository); each folder of script files is a directory module, in
+    /// its package when it has one.
+    fn module_of(&self, path: &str, index: &RepoIndex<'_>) -> Vec<ModuleStep> {
+        let folder = folder_of(path);
+        let package = nearest_with(index, folder, "package.json").filter(|p| !p.is_empty());
+        let mut steps = Vec::new();
+        if let Some(package) = package {
+            let name = last_component(package).to_owned();
+            steps.push(ModuleStep::folder(package, name, ModuleKind::Package));
+        }
+        if package != Some(folder) {
+            let name = match package {
+                Some(package) => format!(
+                    "{}/{}",
+                    last_component(package),
+                    folder[package.len()..].trim_start_matches('/')
+                ),
+                None if folder.is_empty() => ".".to_owned(),
+                None => folder.to_owned(),
+            };
+            steps.push(ModuleStep::folder(folder, name, ModuleKind::Directory));
+        }
+        steps
+    }
+
+    /// A `/** … */` block opening the file (after a `#!` line and `//` comments) that is the
+    /// file's own: tagged `@file`, `@fileoverview`, `@module` or `@packageDocumentation`, or
+    /// not directly above a declaration it would document.
+    fn file_doc(&self, root: Node<'_>, cx: &Cx<'_>) -> Option<String> {
+        let mut opening = children(root).skip_while(|child| {
+            child.kind() == "hash_bang_line"
+                || (child.kind() == "comment" && cx.text(*child).starts_with("//"))
+        });
+        let comment = opening.next().filter(|child| child.kind() == "comment")?;
+        let text = cx.text(comment);
+        if !text.starts_with("/**") || text.starts_with("/***") {
+            return None;
+        }
+        let tagged = ["@file", "@fileoverview", "@module", "@packageDocumentation"]
+            .iter()
+            .any(|tag| text.contains(tag));
+        let documents_next = opening.next().is_some_and(|next| {
+            !matches!(
+                next.kind(),
+                "import_statement" | "expression_statement" | "comment"
+            ) && cx.line_of(comment.end_byte()) + 1 >= cx.line_of(next.start_byte())
+        });
+        if !tagged && documents_next {
+            return None;
+        }
+        let doc = strip_block_comment(&text)?;
+        let lines: Vec<&str> = doc
+            .lines()
+            .filter(|line| {
+                !["@file", "@fileoverview", "@module", "@packageDocumentation"]
+                    .iter()
+                    .any(|tag| line.trim() == *tag)
+            })
+            .collect();
+        let doc = lines.join("\n");
+        let doc = ["@fileoverview", "@file", "@module", "@packageDocumentation"]
+            .iter()
+            .fold(doc, |doc, tag| doc.replace(tag, ""));
+        let doc = doc.trim();
+        (!doc.is_empty()).then(|| doc.to_owned())
     }
 
     /// Relative specifiers only (`./a`, `../lib`), as Node and bundlers resolve them: the file
@@ -632,10 +701,37 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
                 function.child_by_field_name("object"),
                 function.child_by_field_name("property"),
             ) {
+                entry_call(node, &cx.text(property).into_owned(), cx);
                 cx.member_call(node, object, property);
             }
         }
         _ => {}
+    }
+}
+
+/// A route registered by express, fastify, koa-router or hono (`app.get("/x", handler)`), or a
+/// command declared with commander or yargs (`program.command("serve <dir>")`).
+fn entry_call(node: Node<'_>, method: &str, cx: &mut Cx<'_>) {
+    let Some(arguments) = node.child_by_field_name("arguments") else {
+        return;
+    };
+    if method == "command" {
+        let Some(first) = named_children(arguments).next() else {
+            return;
+        };
+        let name = unquote(&cx.text(first))
+            .and_then(|usage| usage.split_whitespace().next().map(str::to_owned));
+        if let Some(name) = name {
+            EntryFound {
+                kind: EntryKind::Command,
+                name,
+                at: first.start_byte(),
+                handler: None,
+            }
+            .report(cx);
+        }
+    } else if let Some(route) = route_call(method, arguments, cx) {
+        route.report(cx);
     }
 }
 
@@ -703,5 +799,18 @@ fn construct(node: Node<'_>, cx: &mut Cx<'_>) {
         }
         _ => return,
     };
+    if name == "Command" {
+        let command = node
+            .child_by_field_name("arguments")
+            .and_then(|arguments| named_children(arguments).next())
+            .and_then(|first| unquote(&cx.text(first)));
+        EntryFound {
+            kind: EntryKind::Command,
+            name: command.unwrap_or_else(|| "program".to_owned()),
+            at: node.start_byte(),
+            handler: None,
+        }
+        .report(cx);
+    }
     cx.call(node, callee, name, receiver, CallKind::Constructor);
 }

@@ -2,12 +2,15 @@
 //! the same file), struct and interface types (interface methods as symbols), other type
 //! declarations, package-level consts and vars; calls; imports with their aliases.
 
-use doctown_common::{CallKind, FileAnalysis, Import, ImportKind, SymbolKind, Visibility};
+use doctown_common::{
+    CallKind, EntryKind, FileAnalysis, Import, ImportKind, SymbolKind, Visibility,
+};
 use tree_sitter::Node;
 
-use super::{Grammar, children, named_children};
+use super::{EntryFound, Grammar, children, named_children, route_call, unquote};
 use crate::extract::{Cx, Definition};
-use crate::imports::{ImportTarget, RepoIndex};
+use crate::imports::{ImportTarget, RepoIndex, folder_of};
+use crate::modules::{ModuleKind, ModuleStep};
 use crate::text::{one_line, strip_line_markers};
 
 /// The Go grammar.
@@ -33,6 +36,7 @@ impl Grammar for Go {
             "var_spec",
             "call_expression",
             "import_spec",
+            "composite_literal",
         ]
     }
 
@@ -52,8 +56,39 @@ impl Grammar for Go {
             "const_spec" | "var_spec" if at_package_level(node) => value_spec(node, cx),
             "call_expression" => call(node, cx),
             "import_spec" => import(node, cx),
+            "composite_literal" => cobra_command(node, cx),
             _ => {}
         }
+    }
+
+    /// A package is a folder of Go files, named by its path.
+    fn module_of(&self, path: &str, _index: &RepoIndex<'_>) -> Vec<ModuleStep> {
+        let folder = folder_of(path);
+        let name = if folder.is_empty() { "." } else { folder };
+        vec![ModuleStep::folder(
+            folder,
+            name.to_owned(),
+            ModuleKind::Package,
+        )]
+    }
+
+    /// The package comment: the `//` lines (or the `/* */` block) right above the `package`
+    /// clause.
+    fn file_doc(&self, root: Node<'_>, cx: &Cx<'_>) -> Option<String> {
+        let clause = named_children(root).find(|child| child.kind() == "package_clause")?;
+        if let Some(block) = clause.prev_sibling().filter(|sibling| {
+            sibling.kind() == "comment"
+                && cx.text(*sibling).starts_with("/*")
+                && cx.line_of(sibling.end_byte().saturating_sub(1)) + 1
+                    == cx.line_of(clause.start_byte())
+        }) {
+            let text = cx.text(block);
+            let inner = text.trim_start_matches("/*").trim_end_matches("*/");
+            return crate::text::clean_doc(inner);
+        }
+        let mut definition = Definition::new(SymbolKind::Module, "", clause);
+        doc_comment(clause, &mut definition, cx);
+        definition.doc
     }
 
     /// A package is a folder, and its import path is its module's path followed by the folder
@@ -159,6 +194,9 @@ fn function(node: Node<'_>, receiver: Option<String>, cx: &mut Cx<'_>) {
         400,
     );
     definition.visibility = visibility(&definition.name);
+    if definition.name == "main" && receiver.is_none() {
+        definition.entry = Some((EntryKind::Main, "main".to_owned()));
+    }
     definition.owner = receiver;
     doc_comment(node, &mut definition, cx);
     cx.define(definition, Some(node));
@@ -296,11 +334,46 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
                 function.child_by_field_name("operand"),
                 function.child_by_field_name("field"),
             ) {
+                if let Some(arguments) = node.child_by_field_name("arguments")
+                    && let Some(route) = route_call(&cx.text(field), arguments, cx)
+                {
+                    route.report(cx);
+                }
                 cx.member_call(node, operand, field);
             }
         }
         _ => {}
     }
+}
+
+/// A cobra command, `&cobra.Command{Use: "serve [dir]", …}`: named by the first word of `Use`.
+fn cobra_command(node: Node<'_>, cx: &mut Cx<'_>) {
+    let is_command = node
+        .child_by_field_name("type")
+        .is_some_and(|ty| cx.text(ty).ends_with("cobra.Command"));
+    let Some(body) = node.child_by_field_name("body").filter(|_| is_command) else {
+        return;
+    };
+    let usage = named_children(body)
+        .filter(|element| element.kind() == "keyed_element")
+        .find_map(|element| {
+            let mut parts = named_children(element);
+            let key = parts.next()?;
+            let value = parts.next()?;
+            (cx.text(key).trim() == "Use").then(|| Some((unquote(&cx.text(value))?, value)))?
+        });
+    let Some((name, value)) =
+        usage.and_then(|(usage, value)| Some((usage.split_whitespace().next()?.to_owned(), value)))
+    else {
+        return;
+    };
+    EntryFound {
+        kind: EntryKind::Command,
+        name,
+        at: value.start_byte(),
+        handler: None,
+    }
+    .report(cx);
 }
 
 fn import(node: Node<'_>, cx: &mut Cx<'_>) {

@@ -12,11 +12,12 @@ mod rust;
 
 use std::sync::OnceLock;
 
-use doctown_common::{FileAnalysis, Import, Language};
+use doctown_common::{EntryKind, FileAnalysis, Import, Language};
 use tree_sitter::Node;
 
 use crate::extract::Cx;
 use crate::imports::{ImportTarget, RepoIndex};
+use crate::modules::ModuleStep;
 
 /// One language's knowledge, used by the language-independent walk.
 pub(crate) trait Grammar: Sync {
@@ -33,6 +34,15 @@ pub(crate) trait Grammar: Sync {
     /// Called once for every node of one of [`Grammar::kinds`], parents before children: reports
     /// the symbols, calls and imports that `node` is, through `cx`.
     fn visit(&self, node: Node<'_>, cx: &mut Cx<'_>);
+
+    /// The modules the code file at `path` belongs to, by this language's rule, outermost
+    /// first: the file belongs to the last directly, and each is nested in the one before
+    /// (`index` holds every path of the repository, manifests included).
+    fn module_of(&self, path: &str, index: &RepoIndex<'_>) -> Vec<ModuleStep>;
+
+    /// The file's own documentation (a module doc comment or docstring), looked for among the
+    /// root's first children once the walk is over.
+    fn file_doc(&self, root: Node<'_>, cx: &Cx<'_>) -> Option<String>;
 
     /// Where `import`, written in `importer`, leads in the repository `index` describes, by
     /// this language's rules: `None` for what lies outside it (a dependency, the standard
@@ -81,6 +91,140 @@ pub(crate) fn grammar(language: Language) -> &'static dyn Grammar {
     }
 }
 
+/// `name` as an HTTP method in capitals, when it names one the way route-declaring APIs do
+/// (`get`, `GET`, `Get`; `all` for every method).
+pub(crate) fn http_method(name: &str) -> Option<String> {
+    const METHODS: [&str; 8] = [
+        "get", "post", "put", "delete", "patch", "head", "options", "all",
+    ];
+    METHODS
+        .iter()
+        .find(|method| method.eq_ignore_ascii_case(name))
+        .map(|method| method.to_ascii_uppercase())
+}
+
+/// The text of a string literal without its quotes (and Python's `r`, `b`, `u`, `f` prefixes);
+/// `None` when `text` is not one.
+pub(crate) fn unquote(text: &str) -> Option<String> {
+    let text = text
+        .trim()
+        .trim_start_matches(['r', 'b', 'u', 'f', 'R', 'B', 'U', 'F']);
+    let quote = text
+        .chars()
+        .next()
+        .filter(|c| matches!(c, '"' | '\'' | '`'))?;
+    let inner = text.strip_prefix(quote)?.strip_suffix(quote)?;
+    Some(inner.trim_matches(quote).to_owned())
+}
+
+/// A route's name as pages show it: `GET /users`, or the path alone when the method is not
+/// known. A path already naming its method (Go's `"GET /users"` patterns) is kept as it is.
+pub(crate) fn route_name(method: Option<&str>, path: &str) -> String {
+    match method {
+        Some(method) if path.starts_with('/') => format!("{method} {path}"),
+        _ => path.to_owned(),
+    }
+}
+
+/// Whether a string argument is a route's path: `/…`, or Go's `METHOD /…` pattern.
+pub(crate) fn is_route_path(text: &str) -> bool {
+    text.starts_with('/')
+        || text
+            .split_once(' ')
+            .is_some_and(|(method, path)| http_method(method).is_some() && path.starts_with('/'))
+}
+
+/// The route a call registers, when it is one: a method named for an HTTP method (`app.get`,
+/// `r.GET`, `router.Post`) or for routing (`route`, `HandleFunc`, `Handle`, `resource`,
+/// `add_url_rule`) whose first argument is a path literal. Gives the route's name and its
+/// handler as written, when the second argument names one.
+pub(crate) fn route_call(method: &str, arguments: Node<'_>, cx: &Cx<'_>) -> Option<EntryFound> {
+    const ROUTING: [&str; 5] = ["route", "HandleFunc", "Handle", "resource", "add_url_rule"];
+    let verb = http_method(method);
+    if verb.is_none() && !ROUTING.contains(&method) {
+        return None;
+    }
+    let mut arguments = named_children(arguments).filter(|a| !a.kind().contains("comment"));
+    let first = arguments.next()?;
+    let path = unquote(&cx.text(first)).filter(|path| is_route_path(path))?;
+    let second = arguments
+        .next()
+        .map(|handler| cx.text(handler).into_owned());
+    if verb.is_some() && second.is_none() {
+        // `map.get("/key")`: one argument is a look-up, not a route.
+        return None;
+    }
+    let verb = verb.or_else(|| {
+        second.as_deref().and_then(|text| {
+            text.split(|c: char| !c.is_ascii_alphanumeric())
+                .find_map(http_method)
+        })
+    });
+    Some(EntryFound {
+        kind: EntryKind::Route,
+        name: route_name(verb.as_deref(), &path),
+        at: first.start_byte(),
+        handler: second.as_deref().and_then(handler_name),
+    })
+}
+
+/// The handler an argument names: itself when it is a name or a path (`list_users`,
+/// `handlers.Create`, `web::get().to(index)` → `index`, `get(list)` → `list`); `None` for an
+/// inline function.
+fn handler_name(text: &str) -> Option<String> {
+    let is_name = |text: &str| {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | ':' | '$'))
+    };
+    if is_name(text) {
+        return Some(text.to_owned());
+    }
+    let inner = text.rsplit_once('(')?.1.split_once(')')?.0.trim();
+    is_name(inner).then(|| inner.to_owned())
+}
+
+/// An entry point a language module recognised, before it is placed.
+pub(crate) struct EntryFound {
+    /// What it is.
+    pub(crate) kind: EntryKind,
+    /// Its name.
+    pub(crate) name: String,
+    /// The byte where it is declared (a route's path, a command's name).
+    pub(crate) at: usize,
+    /// Its handler, as written.
+    pub(crate) handler: Option<String>,
+}
+
+impl EntryFound {
+    /// Reports it.
+    pub(crate) fn report(self, cx: &mut Cx<'_>) {
+        cx.entry_point(self.kind, self.name, self.at, self.handler);
+    }
+}
+
+/// What a decorator or attribute calls and the first string it passes, as written:
+/// `@app.get("/x")` → (`app.get`, `/x`); `#[get("/x")]` → (`get`, `/x`); `@click.command()` →
+/// (`click.command`, none).
+pub(crate) fn decorator_call(text: &str) -> (&str, Option<String>) {
+    let text = text.trim();
+    let text = text
+        .strip_prefix("#[")
+        .and_then(|inner| inner.strip_suffix(']'))
+        .or_else(|| text.strip_prefix('@'))
+        .unwrap_or(text)
+        .trim();
+    let Some((callee, arguments)) = text.split_once('(') else {
+        return (text, None);
+    };
+    let first = arguments
+        .split(',')
+        .next()
+        .and_then(|argument| unquote(argument.trim().trim_end_matches(')')));
+    (callee.trim(), first)
+}
+
 /// The node's children that are named, in order.
 pub(crate) fn named_children<'t>(node: Node<'t>) -> impl Iterator<Item = Node<'t>> {
     children(node).filter(|child| child.is_named())
@@ -111,6 +255,28 @@ pub(crate) fn has_token(node: Node<'_>, keyword: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decorators_and_strings_are_read_as_written() {
+        assert_eq!(
+            decorator_call("@app.route(\"/users\", methods=[\"POST\"])"),
+            ("app.route", Some("/users".to_owned()))
+        );
+        assert_eq!(
+            decorator_call("#[get(\"/health\")]"),
+            ("get", Some("/health".to_owned()))
+        );
+        assert_eq!(decorator_call("@click.command()"), ("click.command", None));
+        assert_eq!(decorator_call("@property"), ("property", None));
+        assert_eq!(unquote("r'/x'"), Some("/x".to_owned()));
+        assert_eq!(unquote("name"), None);
+        assert_eq!(http_method("Get").as_deref(), Some("GET"));
+        assert_eq!(http_method("route"), None);
+        assert!(is_route_path("GET /users/{id}"));
+        assert!(!is_route_path("users"));
+        assert_eq!(route_name(Some("GET"), "/x"), "GET /x");
+        assert_eq!(route_name(Some("GET"), "POST /x"), "POST /x");
+    }
 
     #[test]
     fn every_listed_kind_exists_in_its_grammar() {

@@ -3,13 +3,17 @@
 //! `import` and `from … import` with relative levels.
 
 use doctown_common::{
-    CallKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
+    CallKind, EntryKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
 };
 use tree_sitter::Node;
 
-use super::{Grammar, has_token, named_children};
+use super::{
+    EntryFound, Grammar, decorator_call, has_token, http_method, is_route_path, named_children,
+    route_name, unquote,
+};
 use crate::extract::{Cx, Definition};
 use crate::imports::{ImportTarget, RepoIndex, folder_of, only};
+use crate::modules::{ModuleKind, ModuleStep, last_component};
 use crate::text::{clean_doc, one_line};
 
 /// The Python grammar.
@@ -47,6 +51,7 @@ impl Grammar for Python {
             "import_statement",
             "future_import_statement",
             "import_from_statement",
+            "if_statement",
         ]
     }
 
@@ -58,8 +63,62 @@ impl Grammar for Python {
             "call" => call(node, cx),
             "import_statement" | "future_import_statement" => import(node, cx),
             "import_from_statement" => import_from(node, cx),
+            "if_statement" => main_guard(node, cx),
             _ => {}
         }
+    }
+
+    /// A package is a folder with `__init__.py`, named by its dotted path from the topmost
+    /// package above it; each other file is a module of its package (`shop.models`), or, outside
+    /// any package, of its folder.
+    fn module_of(&self, path: &str, index: &RepoIndex<'_>) -> Vec<ModuleStep> {
+        let folder = folder_of(path);
+        let mut packages = Vec::new();
+        let mut above = folder;
+        while !above.is_empty() && index.file(&format!("{above}/__init__.py")).is_some() {
+            packages.push(above);
+            above = folder_of(above);
+        }
+        packages.reverse();
+        let dotted = |folder: &str| {
+            folder
+                .strip_prefix(above)
+                .unwrap_or(folder)
+                .trim_start_matches('/')
+                .replace('/', ".")
+        };
+        let mut steps: Vec<ModuleStep> = packages
+            .iter()
+            .map(|package| ModuleStep::folder(package, dotted(package), ModuleKind::Package))
+            .collect();
+        if packages.is_empty() && !folder.is_empty() {
+            steps.push(ModuleStep::folder(
+                folder,
+                folder.to_owned(),
+                ModuleKind::Directory,
+            ));
+        }
+        let stem = path.rsplit_once('.').map_or(path, |(stem, _)| stem);
+        let name = last_component(stem);
+        if name == "__init__" && !packages.is_empty() {
+            return steps;
+        }
+        steps.push(ModuleStep {
+            id: stem.to_owned(),
+            name: if packages.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{}.{name}", dotted(folder))
+            },
+            kind: ModuleKind::Module,
+            folder: None,
+        });
+        steps
+    }
+
+    /// The module's docstring.
+    fn file_doc(&self, root: Node<'_>, cx: &Cx<'_>) -> Option<String> {
+        docstring(root, cx)
     }
 
     /// A module by its dotted name, from the repository's root or (when none is there) from any
@@ -115,7 +174,61 @@ fn function(node: Node<'_>, cx: &mut Cx<'_>) {
         definition.tags.push(SymbolTag::Constructor);
     }
     finish(node, &mut definition, cx);
+    definition.entry = definition
+        .decorators
+        .iter()
+        .find_map(|d| decorated_entry(d, &definition.name));
     cx.define(definition, Some(node));
+}
+
+/// The entry point a function's decorator makes it: a route of Flask, FastAPI and their kin
+/// (`@app.route("/x", methods=["POST"])`, `@router.get("/x")`), or a command of click or typer
+/// (`@click.command()`, `@cli.command("name")`, `@app.command()`).
+fn decorated_entry(decorator: &str, function: &str) -> Option<(EntryKind, String)> {
+    let (callee, first) = decorator_call(decorator);
+    let method = callee.rsplit('.').next().unwrap_or(callee);
+    if let Some(path) = first.as_deref().filter(|path| is_route_path(path)) {
+        let verb = match http_method(method) {
+            Some(verb) => Some(verb),
+            None if method.ends_with("route") => {
+                decorator.split_once("methods").and_then(|(_, methods)| {
+                    methods
+                        .split(|c: char| !c.is_ascii_alphabetic())
+                        .find_map(http_method)
+                })
+            }
+            None => return None,
+        };
+        return Some((EntryKind::Route, route_name(verb.as_deref(), path)));
+    }
+    let is_command = callee.contains('.') && matches!(method, "command" | "group");
+    is_command.then(|| {
+        (
+            EntryKind::Command,
+            first.unwrap_or_else(|| function.replace('_', "-")),
+        )
+    })
+}
+
+/// `if __name__ == "__main__":` at module level: the module runs as a program.
+fn main_guard(node: Node<'_>, cx: &mut Cx<'_>) {
+    if node.parent().is_none_or(|parent| parent.kind() != "module") {
+        return;
+    }
+    let Some(condition) = node.child_by_field_name("condition") else {
+        return;
+    };
+    let condition: String = cx.text(condition).split_whitespace().collect();
+    let condition = condition.replace('\'', "\"");
+    if condition == "__name__==\"__main__\"" || condition == "\"__main__\"==__name__" {
+        EntryFound {
+            kind: EntryKind::Main,
+            name: "__main__".to_owned(),
+            at: node.start_byte(),
+            handler: None,
+        }
+        .report(cx);
+    }
 }
 
 fn class(node: Node<'_>, cx: &mut Cx<'_>) {
@@ -265,6 +378,7 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
         return;
     };
     let callee = cx.text(function).into_owned();
+    command_parser(node, &callee, cx);
     match function.kind() {
         "identifier" => {
             let kind = if callee.starts_with(|c: char| c.is_ascii_uppercase()) {
@@ -284,6 +398,42 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
         }
         _ => {}
     }
+}
+
+/// argparse's parsers: `ArgumentParser(prog="tool")` a command (named by `prog` when it is
+/// given), `subparsers.add_parser("name")` a subcommand.
+fn command_parser(node: Node<'_>, callee: &str, cx: &mut Cx<'_>) {
+    let method = callee.rsplit('.').next().unwrap_or(callee);
+    if method != "ArgumentParser" && method != "add_parser" {
+        return;
+    }
+    let Some(arguments) = node.child_by_field_name("arguments") else {
+        return;
+    };
+    let mut name = None;
+    for argument in named_children(arguments) {
+        match argument.kind() {
+            "string" if method == "add_parser" && name.is_none() => {
+                name = unquote(&cx.text(argument));
+            }
+            "keyword_argument" if cx.field_text(argument, "name").as_deref() == Some("prog") => {
+                name = argument
+                    .child_by_field_name("value")
+                    .and_then(|value| unquote(&cx.text(value)));
+            }
+            _ => {}
+        }
+    }
+    if method == "add_parser" && name.is_none() {
+        return;
+    }
+    EntryFound {
+        kind: EntryKind::Command,
+        name: name.unwrap_or_else(|| "argparse".to_owned()),
+        at: node.start_byte(),
+        handler: None,
+    }
+    .report(cx);
 }
 
 /// `import a.b, c as d`.

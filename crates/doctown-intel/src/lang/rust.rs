@@ -4,13 +4,17 @@
 //! `#[cfg]`; calls; `use` trees expanded and `extern crate`.
 
 use doctown_common::{
-    CallKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
+    CallKind, EntryKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
 };
 use tree_sitter::Node;
 
-use super::{Grammar, children, named_children};
+use super::{
+    Grammar, children, decorator_call, http_method, is_route_path, named_children, route_call,
+    route_name, unquote,
+};
 use crate::extract::{Cx, Definition};
 use crate::imports::{ImportTarget, RepoIndex, folder_of, normalize, only};
+use crate::modules::{ModuleKind, ModuleStep, last_component, nearest_with};
 use crate::text::{one_line, strip_block_comment, strip_line_markers};
 
 /// The Rust grammar.
@@ -63,6 +67,67 @@ impl Grammar for Rust {
             "extern_crate_declaration" => extern_crate(node, cx),
             _ => {}
         }
+    }
+
+    /// A crate is the folder of the nearest `Cargo.toml` (the root's when there is none); below
+    /// `src/`, each file is a module named by its path (`lang/mod.rs` and `lang.rs` are both
+    /// `crate::lang`; `lib.rs` and `main.rs` are the crate); a file of `tests/`, `benches/` or
+    /// `examples/` is a module of its own under its folder.
+    fn module_of(&self, path: &str, index: &RepoIndex<'_>) -> Vec<ModuleStep> {
+        let root = nearest_with(index, folder_of(path), "Cargo.toml").unwrap_or("");
+        let crate_name = if root.is_empty() {
+            "crate".to_owned()
+        } else {
+            last_component(root).replace('-', "_")
+        };
+        let mut steps = vec![ModuleStep::folder(
+            root,
+            crate_name.clone(),
+            ModuleKind::Crate,
+        )];
+        let relative = path
+            .strip_prefix(root)
+            .map_or(path, |rest| rest.trim_start_matches('/'));
+        let (base, inner) = match relative.strip_prefix("src/") {
+            Some(inner) => (Some("src"), inner),
+            None => (None, relative),
+        };
+        let stem = inner.strip_suffix(".rs").unwrap_or(inner);
+        let is_folder = stem.ends_with("/mod");
+        let stem = stem.strip_suffix("/mod").unwrap_or(stem);
+        let is_root = match base {
+            Some(_) => stem == "lib" || stem == "main",
+            None => stem == "build",
+        };
+        if is_root {
+            return steps;
+        }
+        let parts: Vec<&str> = stem.split('/').collect();
+        for depth in 1..=parts.len() {
+            let id = [root, base.unwrap_or_default()]
+                .into_iter()
+                .chain(parts[..depth].iter().copied())
+                .filter(|part| !part.is_empty())
+                .collect::<Vec<_>>()
+                .join("/");
+            let name = match base {
+                Some(_) => format!("{crate_name}::{}", parts[..depth].join("::")),
+                None => parts[..depth].join("/"),
+            };
+            let is_own_folder = depth < parts.len() || is_folder;
+            steps.push(ModuleStep {
+                folder: is_own_folder.then(|| id.clone()),
+                id,
+                name,
+                kind: ModuleKind::Module,
+            });
+        }
+        steps
+    }
+
+    /// The crate's or module's `//!` comments at the top of the file.
+    fn file_doc(&self, root: Node<'_>, cx: &Cx<'_>) -> Option<String> {
+        inner_doc(root, cx)
     }
 
     /// Module paths as rustc reads them: `crate::` from the crate's root (the `src/` folder
@@ -158,10 +223,22 @@ fn function(node: Node<'_>, cx: &mut Cx<'_>) {
         400,
     );
     annotate(node, &mut definition, cx);
+    definition.entry = if definition.name == "main" && cx.parent_kind().is_none() {
+        Some((EntryKind::Main, "main".to_owned()))
+    } else {
+        definition.decorators.iter().find_map(|attribute| {
+            let (callee, path) = decorator_call(attribute);
+            let verb = http_method(callee.rsplit("::").next().unwrap_or(callee));
+            let path = path.filter(|path| is_route_path(path))?;
+            (verb.is_some() || callee.ends_with("route"))
+                .then(|| (EntryKind::Route, route_name(verb.as_deref(), &path)))
+        })
+    };
     cx.define(definition, Some(node));
 }
 
 /// Structs, unions and enums: the signature is the whole declaration (fields, variants, generics).
+/// A type deriving clap's `Parser` or `Subcommand` is a command-line interface.
 fn data_type(node: Node<'_>, kind: SymbolKind, cx: &mut Cx<'_>) {
     let Some(name) = cx.field_text(node, "name") else {
         return;
@@ -169,6 +246,28 @@ fn data_type(node: Node<'_>, kind: SymbolKind, cx: &mut Cx<'_>) {
     let mut definition = Definition::new(kind, name, node);
     definition.signature = one_line(&cx.text(node), 400);
     annotate(node, &mut definition, cx);
+    let derives_cli = definition.decorators.iter().any(|attribute| {
+        attribute.starts_with("#[derive(")
+            && attribute
+                .split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|word| word == "Parser" || word == "Subcommand")
+    });
+    if derives_cli {
+        let named = definition
+            .decorators
+            .iter()
+            .filter(|attribute| {
+                attribute.starts_with("#[command(") || attribute.starts_with("#[clap(")
+            })
+            .find_map(|attribute| {
+                let (_, value) = attribute.split_once("name")?.1.split_once('=')?;
+                unquote(value.split([',', ')']).next()?)
+            });
+        definition.entry = Some((
+            EntryKind::Command,
+            named.unwrap_or_else(|| definition.name.clone()),
+        ));
+    }
     cx.define(definition, Some(node));
 }
 
@@ -362,6 +461,11 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
             let Some(name) = cx.field_text(function, "name") else {
                 return;
             };
+            if let Some(arguments) = node.child_by_field_name("arguments")
+                && let Some(route) = route_call(&name, arguments, cx)
+            {
+                route.report(cx);
+            }
             let path = cx
                 .field_text(function, "path")
                 .map(|path| one_line(&path, 80));
@@ -371,6 +475,11 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
             let Some(name) = cx.field_text(function, "field") else {
                 return;
             };
+            if let Some(arguments) = node.child_by_field_name("arguments")
+                && let Some(route) = route_call(&name, arguments, cx)
+            {
+                route.report(cx);
+            }
             let value = cx
                 .field_text(function, "value")
                 .map(|value| one_line(&value, 80));
