@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use doctown_common::{Artifact, JobId, is_checksum};
 use doctown_docpack::{
-    Cluster, DocpackContents, Generator, Graph, Node, SourceFile, SourceInfo, SymbolContextEntry,
+    Cluster, DocpackContents, Generator, Graph, Node, Page, SourceFile, SourceInfo,
+    SymbolContextEntry,
 };
 use doctown_events::{ChunkVector, PackCompleted};
 use serde::{Deserialize, Serialize};
@@ -50,6 +51,9 @@ pub struct PackRequest {
     /// Every symbol's context.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub symbol_contexts: Option<Vec<SymbolContextEntry>>,
+    /// The pages of documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pages: Option<Vec<Page>>,
 }
 
 impl PackRequest {
@@ -75,6 +79,7 @@ impl PackRequest {
             source_map: self.source_map,
             embeddings: self.embeddings,
             symbol_contexts: self.symbol_contexts,
+            pages: self.pages,
         };
         (self.job_id, self.contents, parts)
     }
@@ -112,6 +117,9 @@ pub struct PackParts {
     /// Every symbol's context.
     #[serde(default)]
     pub symbol_contexts: Option<Vec<SymbolContextEntry>>,
+    /// The pages of documentation.
+    #[serde(default)]
+    pub pages: Option<Vec<Page>>,
 }
 
 /// Embeddings as they travel in a request.

@@ -219,5 +219,6 @@ fn synthetic(symbols: usize) -> DocpackContents {
         source_map,
         embeddings: Some(embeddings),
         symbol_contexts: Some(contexts),
+        pages: None,
     }
 }

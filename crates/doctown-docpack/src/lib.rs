@@ -1,6 +1,6 @@
 //! The `.docpack` format, version 1: a gzip-compressed tar of JSON members (and an optional
 //! binary one) that records a repository's symbols, graph, clusters, source map and, optionally,
-//! embeddings and the contexts its summaries were made from. `docs/docpack-spec.md` specifies it.
+//! embeddings, the contexts its summaries were made from and its pages of documentation. `docs/docpack-spec.md` specifies it.
 //!
 //! [`write_docpack`] turns [`DocpackContents`] into a reproducible archive: the same contents
 //! give the same bytes. [`read_docpack`] reads one back and verifies everything it can: the
@@ -17,15 +17,16 @@ mod write;
 pub use embeddings::{EmbeddingSet, Embeddings};
 pub use error::DocpackError;
 pub use model::{
-    Checksum, Cluster, Clusters, Edge, EdgeKind, Generator, Graph, GraphNode, GraphNodeKind,
-    Manifest, Member, Node, Nodes, OptionalMembers, SourceChunk, SourceFile, SourceInfo, SourceMap,
-    Statistics, SymbolContext, SymbolContextEntry, SymbolContexts,
+    Checksum, Citation, Cluster, Clusters, Edge, EdgeKind, Generator, Graph, GraphNode,
+    GraphNodeKind, Manifest, Member, Node, Nodes, OptionalMembers, Page, PageKind, Pages,
+    SourceChunk, SourceFile, SourceInfo, SourceMap, Statistics, SymbolContext, SymbolContextEntry,
+    SymbolContexts,
 };
 pub use read::{Docpack, ReadLimits, read_docpack, read_manifest};
 pub use write::{DocpackContents, HashingWriter, write_docpack};
 
 /// The version this crate writes; it reads every `docpack/1.x`.
-pub const SCHEMA_VERSION: &str = "docpack/1.0";
+pub const SCHEMA_VERSION: &str = "docpack/1.1";
 
 /// The name of the manifest, always the archive's first member.
 pub const MANIFEST: &str = "manifest.json";
@@ -44,9 +45,11 @@ pub mod member {
     pub const SOURCE_MAP: &str = "source_map.json";
     /// The optional contexts and prompts of the summaries.
     pub const SYMBOL_CONTEXTS: &str = "symbol_contexts.json";
+    /// The optional pages: the overview, a page per module and per topic (`docpack/1.1`).
+    pub const PAGES: &str = "pages.json";
 
     /// Members every docpack has.
     pub const REQUIRED: [&str; 4] = [CLUSTERS, GRAPH, NODES, SOURCE_MAP];
     /// Members a docpack may have.
-    pub const OPTIONAL: [&str; 2] = [EMBEDDINGS, SYMBOL_CONTEXTS];
+    pub const OPTIONAL: [&str; 3] = [EMBEDDINGS, PAGES, SYMBOL_CONTEXTS];
 }

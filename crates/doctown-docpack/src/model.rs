@@ -68,6 +68,9 @@ pub struct OptionalMembers {
     pub has_embeddings: bool,
     /// `symbol_contexts.json` is present.
     pub has_symbol_contexts: bool,
+    /// `pages.json` is present (from `docpack/1.1`; absent, and so false, before).
+    #[serde(default)]
+    pub has_pages: bool,
 }
 
 /// The repository a docpack documents.
@@ -97,6 +100,9 @@ pub struct Statistics {
     /// Files per language id (`rust`, `python`…); files without a parsed language are not
     /// counted here.
     pub languages: BTreeMap<String, u64>,
+    /// Pages of `pages.json` (from `docpack/1.1`; 0 without pages).
+    #[serde(default)]
+    pub page_count: u64,
     /// Symbols (entries of `nodes.json`).
     pub symbol_count: u64,
 }
@@ -108,6 +114,7 @@ impl Statistics {
         graph: &Graph,
         clusters: &[Cluster],
         files: &[SourceFile],
+        pages: &[Page],
         embedding_dimensions: u32,
     ) -> Self {
         let mut languages = BTreeMap::new();
@@ -121,6 +128,7 @@ impl Statistics {
             embedding_dimensions,
             file_count: files.len() as u64,
             languages,
+            page_count: pages.len() as u64,
             symbol_count: nodes.len() as u64,
         }
     }
@@ -375,6 +383,116 @@ pub struct SymbolContext {
     pub related: Vec<String>,
     /// Its signature.
     pub signature: String,
+}
+
+/// `pages.json`: the documentation a reader starts from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pages {
+    /// The overview first, then the module pages, then the topic pages, each kind by id.
+    pub pages: Vec<Page>,
+}
+
+/// One page of documentation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    /// Its text, in CommonMark with GitHub's tables and fenced code (diagrams are ```` ```mermaid ````
+    /// blocks); links to other pages, symbols and source lines use the `doctown:` URIs of the
+    /// spec.
+    pub body: String,
+    /// What it states rests on these: every symbol and source range its body links to.
+    pub citations: Vec<Citation>,
+    /// The files it covers, sorted.
+    pub files: Vec<String>,
+    /// Its id: `overview`, `module/<module id>` or `topic/<cluster id>`.
+    pub id: String,
+    /// What it documents.
+    pub kind: PageKind,
+    /// The page it sits under (`None` for the overview; the overview for a top-level module
+    /// or a topic).
+    pub parent: Option<String>,
+    /// The symbols it covers, sorted.
+    pub symbols: Vec<SymbolId>,
+    /// Its title.
+    pub title: String,
+}
+
+/// What a page documents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageKind {
+    /// The repository as a whole.
+    Overview,
+    /// One module, as its language defines it (a crate or `mod`, a package, a directory).
+    Module,
+    /// One cluster of related code.
+    Topic,
+}
+
+/// Where a statement of a page comes from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Citation {
+    /// The lines cited (1-based, inclusive).
+    pub line_range: LineRange,
+    /// The file cited.
+    pub path: String,
+    /// The symbol cited, when the lines are one symbol's.
+    pub symbol_id: Option<SymbolId>,
+}
+
+/// What the writer refuses to write and the reader refuses to read about pages: every page's
+/// parent is a page, and every symbol and file a page covers or cites is one of the
+/// docpack's. Gives what is wrong, in words.
+pub(crate) fn check_pages(
+    pages: &[Page],
+    nodes: &[Node],
+    files: &[SourceFile],
+) -> Result<(), String> {
+    let page_ids: std::collections::HashSet<&str> =
+        pages.iter().map(|page| page.id.as_str()).collect();
+    let symbols: std::collections::HashSet<SymbolId> = nodes.iter().map(|node| node.id).collect();
+    let paths: std::collections::HashSet<&str> =
+        files.iter().map(|file| file.path.as_str()).collect();
+    for page in pages {
+        let name = page.id.escape_debug();
+        if let Some(parent) = page
+            .parent
+            .as_deref()
+            .filter(|parent| !page_ids.contains(parent))
+        {
+            return Err(format!(
+                "page {name} sits under {}, which is not a page",
+                parent.escape_debug()
+            ));
+        }
+        let cited_symbols = page
+            .citations
+            .iter()
+            .filter_map(|citation| citation.symbol_id);
+        if let Some(symbol) = page
+            .symbols
+            .iter()
+            .copied()
+            .chain(cited_symbols)
+            .find(|id| !symbols.contains(id))
+        {
+            return Err(format!(
+                "page {name} names symbol {symbol}, which nodes.json does not hold"
+            ));
+        }
+        let cited_paths = page.citations.iter().map(|citation| citation.path.as_str());
+        if let Some(path) = page
+            .files
+            .iter()
+            .map(String::as_str)
+            .chain(cited_paths)
+            .find(|path| !paths.contains(path))
+        {
+            return Err(format!(
+                "page {name} names file {path:?}, which the source map does not hold"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// What the writer refuses to write and the reader refuses to read about references: every

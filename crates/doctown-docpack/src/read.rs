@@ -15,10 +15,10 @@ use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
 use crate::embeddings::{Embeddings, embeddings_size};
-use crate::model::check_references;
 use crate::model::{
-    Clusters, Graph, Manifest, Member, Nodes, SourceMap, Statistics, SymbolContexts,
+    Clusters, Graph, Manifest, Member, Nodes, Pages, SourceMap, Statistics, SymbolContexts,
 };
+use crate::model::{check_pages, check_references};
 use crate::write::{docpack_id, hex, manifest_checksum};
 use crate::{DocpackError, MANIFEST, SCHEMA_VERSION, member};
 
@@ -66,6 +66,8 @@ pub struct Docpack<S> {
     pub source_map: SourceMap,
     /// `symbol_contexts.json`, when present.
     pub symbol_contexts: Option<SymbolContexts>,
+    /// `pages.json`, when present (`docpack/1.1` and later).
+    pub pages: Option<Pages>,
     /// `embeddings.bin`, when present, read from the spool row by row.
     pub embeddings: Option<Embeddings<S>>,
 }
@@ -146,6 +148,7 @@ pub fn read_docpack<R: Read, S: Read + Write + Seek>(
             member::CLUSTERS => parts.clusters = Some(parse(member, body)?),
             member::SOURCE_MAP => parts.source_map = Some(parse(member, body)?),
             member::SYMBOL_CONTEXTS => parts.symbol_contexts = Some(parse(member, body)?),
+            member::PAGES => parts.pages = Some(parse(member, body)?),
             _ => {
                 return Err(DocpackError::Malformed(format!("unknown member {name}")));
             }
@@ -172,6 +175,14 @@ pub fn read_docpack<R: Read, S: Read + Write + Seek>(
     let docpack = parts.assemble(manifest)?;
     check_statistics(&docpack)?;
     check_references(&docpack.graph, &docpack.source_map.files).map_err(DocpackError::Malformed)?;
+    if let Some(pages) = &docpack.pages {
+        check_pages(
+            &pages.pages,
+            &docpack.nodes.nodes,
+            &docpack.source_map.files,
+        )
+        .map_err(DocpackError::Malformed)?;
+    }
     Ok(docpack)
 }
 
@@ -247,6 +258,7 @@ struct Parts<S> {
     clusters: Option<Clusters>,
     source_map: Option<SourceMap>,
     symbol_contexts: Option<SymbolContexts>,
+    pages: Option<Pages>,
     embeddings: Option<Embeddings<S>>,
 }
 
@@ -258,6 +270,7 @@ impl<S> Default for Parts<S> {
             clusters: None,
             source_map: None,
             symbol_contexts: None,
+            pages: None,
             embeddings: None,
         }
     }
@@ -273,6 +286,7 @@ impl<S> Parts<S> {
             clusters: self.clusters.ok_or_else(|| missing(member::CLUSTERS))?,
             source_map: self.source_map.ok_or_else(|| missing(member::SOURCE_MAP))?,
             symbol_contexts: self.symbol_contexts,
+            pages: self.pages,
             embeddings: self.embeddings,
         })
     }
@@ -389,6 +403,7 @@ fn listed_members(manifest: &Manifest) -> Result<BTreeMap<&str, &Member>, Docpac
             member::SYMBOL_CONTEXTS,
             manifest.optional.has_symbol_contexts,
         ),
+        (member::PAGES, manifest.optional.has_pages),
     ];
     for (name, flagged) in flags {
         if listed.contains_key(name) != flagged {
@@ -451,6 +466,7 @@ where
         &docpack.graph,
         &docpack.clusters.clusters,
         &docpack.source_map.files,
+        docpack.pages.as_ref().map_or(&[][..], |pages| &pages.pages),
         docpack
             .embeddings
             .as_ref()

@@ -7,11 +7,11 @@ use flate2::{Compression, GzBuilder};
 use sha2::{Digest, Sha256};
 
 use crate::embeddings::EmbeddingSet;
-use crate::model::check_references;
 use crate::model::{
     Checksum, Cluster, Clusters, Generator, Graph, Manifest, Member, Node, Nodes, OptionalMembers,
-    SourceFile, SourceInfo, SourceMap, Statistics, SymbolContextEntry, SymbolContexts,
+    Page, Pages, SourceFile, SourceInfo, SourceMap, Statistics, SymbolContextEntry, SymbolContexts,
 };
+use crate::model::{check_pages, check_references};
 use crate::{DocpackError, MANIFEST, SCHEMA_VERSION, member};
 
 /// Everything a docpack holds, before it is written. Serialized, it is the body the packer
@@ -37,6 +37,8 @@ pub struct DocpackContents {
     pub embeddings: Option<EmbeddingSet>,
     /// What each summary was made from, when kept.
     pub symbol_contexts: Option<Vec<SymbolContextEntry>>,
+    /// The pages of documentation, when made.
+    pub pages: Option<Vec<Page>>,
 }
 
 /// A member ready to be written, as typed data: it is serialized straight into the archive.
@@ -46,6 +48,7 @@ enum Body {
     Graph(Graph),
     Manifest(Box<Manifest>),
     Nodes(Nodes),
+    Pages(Pages),
     SourceMap(SourceMap),
     SymbolContexts(SymbolContexts),
 }
@@ -71,6 +74,7 @@ impl Body {
                 ],
             ),
             Body::Nodes(value) => object(out, &[("nodes", &records(&value.nodes))]),
+            Body::Pages(value) => object(out, &[("pages", &records(&value.pages))]),
             Body::SourceMap(value) => object(out, &[("files", &records(&value.files))]),
             Body::SymbolContexts(value) => object(out, &[("contexts", &records(&value.contexts))]),
         }
@@ -145,6 +149,7 @@ pub fn write_docpack<W: Write>(
         &contents.graph,
         &contents.clusters,
         &contents.source_map,
+        contents.pages.as_deref().unwrap_or_default(),
         contents
             .embeddings
             .as_ref()
@@ -153,6 +158,7 @@ pub fn write_docpack<W: Write>(
     let optional = OptionalMembers {
         has_embeddings: contents.embeddings.is_some(),
         has_symbol_contexts: contents.symbol_contexts.is_some(),
+        has_pages: contents.pages.is_some(),
     };
     let mut bodies: Vec<(&'static str, Body)> = vec![
         (
@@ -183,6 +189,9 @@ pub fn write_docpack<W: Write>(
             member::SYMBOL_CONTEXTS,
             Body::SymbolContexts(SymbolContexts { contexts: entries }),
         ));
+    }
+    if let Some(pages) = contents.pages {
+        bodies.push((member::PAGES, Body::Pages(Pages { pages })));
     }
     bodies.sort_by_key(|(name, _)| *name);
 
@@ -279,6 +288,15 @@ fn canonicalize(contents: &mut DocpackContents) {
     if let Some(entries) = &mut contents.symbol_contexts {
         entries.sort_by_key(|e| e.symbol_id);
     }
+    if let Some(pages) = &mut contents.pages {
+        pages.sort_by(|a, b| (a.kind, &a.id).cmp(&(b.kind, &b.id)));
+        for page in pages {
+            page.files.sort();
+            page.files.dedup();
+            page.symbols.sort();
+            page.symbols.dedup();
+        }
+    }
 }
 
 /// Refuses what the format cannot hold: numbers that are not finite, duplicate ids.
@@ -326,6 +344,15 @@ fn validate(contents: &DocpackContents) -> Result<(), DocpackError> {
         if pair[0].cluster_id == pair[1].cluster_id {
             return invalid(format!("cluster {} appears twice", pair[0].cluster_id));
         }
+    }
+    if let Some(pages) = &contents.pages {
+        for pair in pages.windows(2) {
+            if pair[0].id == pair[1].id {
+                return invalid(format!("page {} appears twice", pair[0].id));
+            }
+        }
+        check_pages(pages, &contents.nodes, &contents.source_map)
+            .map_err(DocpackError::InvalidContents)?;
     }
     check_references(&contents.graph, &contents.source_map).map_err(DocpackError::InvalidContents)
 }

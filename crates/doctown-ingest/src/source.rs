@@ -163,6 +163,30 @@ impl Source {
     }
 }
 
+impl Source {
+    /// The repository's name for people: `owner/name` on GitHub, else the folder's or the
+    /// archive's name (without its extensions).
+    pub fn name(&self) -> String {
+        let path = match self {
+            Source::GitHub(repo) => return format!("{}/{}", repo.owner, repo.name),
+            Source::Directory(path) | Source::GitCheckout(path) | Source::Archive(path, _) => path,
+        };
+        let absolute = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+        let name = absolute
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| absolute.display().to_string());
+        match self {
+            Source::Archive(..) => [".tar.gz", ".tgz", ".tar", ".zip"]
+                .iter()
+                .find_map(|extension| name.strip_suffix(extension))
+                .unwrap_or(&name)
+                .to_owned(),
+            _ => name,
+        }
+    }
+}
+
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

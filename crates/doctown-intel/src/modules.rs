@@ -82,7 +82,9 @@ pub struct Module {
     pub kind: ModuleKind,
     /// The language of most of its files.
     pub language: Language,
-    /// The module it is nested in: the nearest module whose id is a folder above its own.
+    /// The module it is nested in: the one its language's rule puts it in (a Rust module's
+    /// crate, a Python module's package), else the nearest module whose id is a folder above
+    /// its own (never the root folder's `.`, which would hold everything).
     pub parent: Option<String>,
     /// The code files that belong to it directly, sorted.
     pub files: Vec<String>,
@@ -100,10 +102,15 @@ pub fn modules<'a>(
 ) -> Vec<Module> {
     let index = RepoIndex::new(paths);
     let mut modules: BTreeMap<String, (Module, BTreeMap<Language, usize>)> = BTreeMap::new();
+    let mut nested_in: BTreeMap<String, String> = BTreeMap::new();
     for (path, language) in files {
         let steps = grammar(language).module_of(path, &index);
         let last = steps.len().saturating_sub(1);
+        let mut outer: Option<String> = None;
         for (position, step) in steps.into_iter().enumerate() {
+            if let Some(outer) = outer.replace(step.id.clone()) {
+                nested_in.entry(step.id.clone()).or_insert(outer);
+            }
             let (module, languages) = modules.entry(step.id.clone()).or_insert_with(|| {
                 (
                     Module {
@@ -132,14 +139,17 @@ pub fn modules<'a>(
                 module.language = language;
             }
             module.files.sort();
-            module.parent = parent_of(&module.id, &ids);
+            module.parent = nested_in
+                .get(&module.id)
+                .cloned()
+                .or_else(|| parent_of(&module.id, &ids));
             module
         })
         .collect()
 }
 
-/// The nearest of `ids` (sorted) that is a folder above `id`; the root's `.` is nobody's
-/// parent.
+/// The nearest of `ids` (sorted) that is a folder above `id`; the root's `.` is no module's
+/// parent by its path alone.
 fn parent_of(id: &str, ids: &[String]) -> Option<String> {
     let mut folder = id;
     while let Some((above, _)) = folder.rsplit_once('/') {
@@ -225,7 +235,7 @@ mod tests {
                 "src/main.rs",
             ]),
             [
-                ". [crate] crate ← -: src/main.rs",
+                ". [crate] . ← -: src/main.rs",
                 "crates/intel-core [crate] intel_core ← -: crates/intel-core/src/lib.rs",
                 "crates/intel-core/src/bin [module] intel_core::bin ← crates/intel-core: ",
                 "crates/intel-core/src/bin/tool [module] intel_core::bin::tool ← crates/intel-core/src/bin: crates/intel-core/src/bin/tool.rs",

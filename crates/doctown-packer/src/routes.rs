@@ -148,6 +148,7 @@ fn contents(parts: PackParts) -> Result<DocpackContents, ApiError> {
         source_map,
         embeddings,
         symbol_contexts: parts.symbol_contexts,
+        pages: parts.pages,
     };
     Ok(contents)
 }

@@ -16,6 +16,7 @@ use doctown_docpack::{
 use doctown_embedding::DIMENSIONS;
 use doctown_events::{AssemblyCompleted, ErrorInfo, IngestCompleted, PackCompleted};
 use doctown_ingest::{IngestJob, Source};
+use doctown_pages::{Repository, is_readme};
 
 /// What a docpack is made of, as the stages left it.
 #[derive(Debug)]
@@ -152,6 +153,15 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
             symbol_id: entry.symbol_id,
         })
         .collect();
+    let pages = doctown_pages::pages(&Repository {
+        name: &job.source.name(),
+        analyses: files,
+        nodes: &nodes,
+        graph: &graph,
+        clusters: &assembled.clusters,
+        source_map: &source_map,
+        readmes: &readmes(chunks),
+    });
     DocpackContents {
         created_at: created_at(job, sizes),
         generator: DocpackGenerator {
@@ -169,7 +179,33 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
         source_map,
         embeddings: Some(embeddings),
         symbol_contexts: Some(symbol_contexts),
+        pages: Some(pages),
     }
+}
+
+/// The text of each README, put back together from its chunks (which may overlap).
+fn readmes(chunks: &[Chunk]) -> BTreeMap<String, String> {
+    let mut parts: BTreeMap<&str, Vec<&Chunk>> = BTreeMap::new();
+    for chunk in chunks.iter().filter(|chunk| is_readme(&chunk.path)) {
+        parts.entry(chunk.path.as_str()).or_default().push(chunk);
+    }
+    parts
+        .into_iter()
+        .map(|(path, mut pieces)| {
+            pieces.sort_by_key(|chunk| chunk.byte_range.start());
+            let mut text = String::new();
+            let mut covered = 0usize;
+            for piece in pieces {
+                let start = piece.byte_range.start();
+                let skip = covered.saturating_sub(start);
+                if let Some(rest) = piece.content.get(skip..) {
+                    text.push_str(rest);
+                }
+                covered = covered.max(piece.byte_range.end());
+            }
+            (path.to_owned(), text)
+        })
+        .collect()
 }
 
 /// Writes the docpack beside `output` and renames it into place, so `output` is never half

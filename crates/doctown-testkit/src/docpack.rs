@@ -176,6 +176,7 @@ pub fn sample_contents(embeddings: bool, contexts: bool) -> DocpackContents {
         source_map,
         embeddings,
         symbol_contexts,
+        pages: None,
     }
 }
 

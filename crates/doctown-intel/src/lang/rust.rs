@@ -75,14 +75,17 @@ impl Grammar for Rust {
     /// `examples/` is a module of its own under its folder.
     fn module_of(&self, path: &str, index: &RepoIndex<'_>) -> Vec<ModuleStep> {
         let root = nearest_with(index, folder_of(path), "Cargo.toml").unwrap_or("");
-        let crate_name = if root.is_empty() {
-            "crate".to_owned()
+        // Inside a crate its modules are `crate::…`; a crate at the root has no name of its
+        // own (`.`, which pages show as the repository's).
+        let (crate_title, crate_name) = if root.is_empty() {
+            (".".to_owned(), "crate".to_owned())
         } else {
-            last_component(root).replace('-', "_")
+            let name = last_component(root).replace('-', "_");
+            (name.clone(), name)
         };
         let mut steps = vec![ModuleStep::folder(
             root,
-            crate_name.clone(),
+            crate_title,
             ModuleKind::Crate,
         )];
         let relative = path
