@@ -19,7 +19,7 @@ use crate::model::{
     Clusters, Graph, Manifest, Member, Nodes, Pages, SourceMap, Statistics, SymbolContexts,
 };
 use crate::model::{check_pages, check_references};
-use crate::write::{docpack_id, hex, manifest_checksum};
+use crate::write::{docpack_id, hex, signed_checksum};
 use crate::{DocpackError, MANIFEST, SCHEMA_VERSION, member};
 
 /// How much a reader accepts, so that a hostile archive cannot exhaust memory or disk.
@@ -320,6 +320,8 @@ fn manifest<R: Read>(
         .and_then(|v| v.as_str())
         .ok_or_else(|| DocpackError::Malformed(format!("{MANIFEST} has no schema_version")))?;
     check_version(version)?;
+    // Signed as written: fields of later minors that this reader does not know included.
+    let checksum = signed_checksum(value.clone())?;
     let manifest: Manifest = serde_json::from_value(value)
         .map_err(|err| DocpackError::Malformed(format!("{MANIFEST} is not valid: {err}")))?;
     if manifest.checksum.algorithm != "sha256" {
@@ -328,7 +330,6 @@ fn manifest<R: Read>(
             manifest.checksum.algorithm
         )));
     }
-    let checksum = manifest_checksum(&manifest)?;
     if checksum != manifest.checksum.value {
         return Err(DocpackError::Checksum {
             what: format!(

@@ -118,19 +118,21 @@ fn scalar<T: serde::Serialize>(value: &T) -> impl Fn(&mut dyn Write) -> io::Resu
 
 /// `value` as JSON with every object's keys sorted.
 fn sorted<T: serde::Serialize + ?Sized>(value: &T) -> io::Result<serde_json::Value> {
-    fn sort(value: &mut serde_json::Value) {
-        match value {
-            serde_json::Value::Object(map) => {
-                map.sort_keys();
-                map.values_mut().for_each(sort);
-            }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(sort),
-            _ => {}
-        }
-    }
     let mut value = serde_json::to_value(value)?;
-    sort(&mut value);
+    sort_keys(&mut value);
     Ok(value)
+}
+
+/// Sorts every object's keys, at every depth.
+fn sort_keys(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.sort_keys();
+            map.values_mut().for_each(sort_keys);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(sort_keys),
+        _ => {}
+    }
 }
 
 /// Writes `contents` as a docpack to `out` and gives its manifest. Lists are put in their
@@ -252,11 +254,23 @@ pub(crate) fn docpack_id(members: &[Member]) -> String {
 
 /// The manifest's checksum: sha256 of the manifest as written, with `checksum.value` empty.
 pub(crate) fn manifest_checksum(manifest: &Manifest) -> Result<String, DocpackError> {
-    let mut unsigned = manifest.clone();
-    unsigned.checksum.value = String::new();
+    let value = sorted(manifest).map_err(|err| DocpackError::InvalidContents(err.to_string()))?;
+    signed_checksum(value)
+}
+
+/// The checksum of a manifest read as JSON: `value` (every field it has, known to this reader or
+/// not) written in the canonical form with `checksum.value` empty.
+pub(crate) fn signed_checksum(mut value: serde_json::Value) -> Result<String, DocpackError> {
+    let blank = value
+        .get_mut("checksum")
+        .and_then(|checksum| checksum.get_mut("value"))
+        .ok_or_else(|| DocpackError::Malformed(format!("{MANIFEST} has no checksum.value")))?;
+    *blank = serde_json::Value::String(String::new());
     let mut sink = HashingWriter::new(io::sink());
-    Body::Manifest(Box::new(unsigned))
-        .write_to(&mut sink)
+    let mut sorted_value = value;
+    sort_keys(&mut sorted_value);
+    serde_json::to_writer_pretty(&mut sink, &sorted_value)
+        .and_then(|()| sink.write_all(b"\n").map_err(serde_json::Error::io))
         .map_err(|err| DocpackError::InvalidContents(err.to_string()))?;
     Ok(sink.finish().1)
 }

@@ -50,8 +50,13 @@ fn a_docpack_round_trips_with_every_member() {
     let bytes = written(contents.clone());
     let mut docpack = read(&bytes).unwrap();
     let manifest = &docpack.manifest;
-    assert_eq!(manifest.schema_version, "docpack/1.0");
+    assert_eq!(manifest.schema_version, "docpack/1.1");
     assert!(manifest.optional.has_embeddings && manifest.optional.has_symbol_contexts);
+    assert!(manifest.optional.has_pages);
+    assert_eq!(
+        manifest.statistics.page_count,
+        contents.pages.as_ref().unwrap().len() as u64
+    );
     let names: Vec<_> = members(&bytes).into_iter().map(|(name, _)| name).collect();
     assert_eq!(
         names,
@@ -61,6 +66,7 @@ fn a_docpack_round_trips_with_every_member() {
             "embeddings.bin",
             "graph.json",
             "nodes.json",
+            "pages.json",
             "source_map.json",
             "symbol_contexts.json"
         ]
@@ -230,7 +236,7 @@ fn an_unknown_major_version_names_both_versions() {
     let members = members(&bytes);
     let manifest = String::from_utf8(members[0].1.clone())
         .unwrap()
-        .replace("docpack/1.0", "docpack/2.0");
+        .replace("docpack/1.1", "docpack/2.0");
     let mut borrowed: Vec<(&str, &[u8])> = members
         .iter()
         .map(|(n, b)| (n.as_str(), b.as_slice()))
@@ -240,7 +246,7 @@ fn an_unknown_major_version_names_both_versions() {
     assert!(matches!(err, DocpackError::UnsupportedVersion { .. }));
     assert_eq!(
         err.to_string(),
-        "the docpack is docpack/2.0, and this reader reads docpack/1.0; use a Doctown version \
+        "the docpack is docpack/2.0, and this reader reads docpack/1.1; use a Doctown version \
          that reads docpack/2.0, or regenerate the docpack"
     );
 }
@@ -524,4 +530,90 @@ fn edges_to_missing_nodes_and_escaping_paths_are_refused_by_reader_and_writer() 
     contents.source_map[0].path = "../../etc/passwd".into();
     let err = write_docpack(contents, Vec::new()).unwrap_err();
     assert!(err.to_string().contains("not a relative path"), "{err}");
+}
+
+/// `manifest` (JSON as written) edited by `edit` and signed again, as a writer would have
+/// written it.
+fn resigned(manifest: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut value: serde_json::Value = serde_json::from_slice(manifest).unwrap();
+    edit(&mut value);
+    value["checksum"]["value"] = serde_json::json!("");
+    let unsigned = serde_json::to_string_pretty(&value).unwrap() + "\n";
+    let checksum: String = Sha256::digest(unsigned.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    value["checksum"]["value"] = serde_json::json!(checksum);
+    (serde_json::to_string_pretty(&value).unwrap() + "\n").into_bytes()
+}
+
+#[test]
+fn a_docpack_1_0_without_pages_still_reads() {
+    let bytes = written(sample_contents(true, false));
+    let members = members(&bytes);
+    let manifest = resigned(&members[0].1, |value| {
+        value["schema_version"] = serde_json::json!("docpack/1.0");
+        value["optional"]
+            .as_object_mut()
+            .unwrap()
+            .remove("has_pages");
+        value["statistics"]
+            .as_object_mut()
+            .unwrap()
+            .remove("page_count");
+    });
+    let mut borrowed: Vec<(&str, &[u8])> = members
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    borrowed[0].1 = &manifest;
+    let docpack = read(&pack(&borrowed)).unwrap();
+    assert_eq!(docpack.manifest.schema_version, "docpack/1.0");
+    assert!(docpack.pages.is_none() && !docpack.manifest.optional.has_pages);
+    assert_eq!(docpack.manifest.statistics.page_count, 0);
+}
+
+#[test]
+fn pages_that_name_what_the_docpack_lacks_are_refused() {
+    let mut contents = sample_contents(false, true);
+    let pages = contents.pages.as_mut().unwrap();
+    pages[1].parent = Some("module/nowhere".to_owned());
+    let err = write_docpack(contents, Vec::new()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("sits under module/nowhere, which is not a page"),
+        "{err}"
+    );
+
+    let mut contents = sample_contents(false, true);
+    let pages = contents.pages.as_mut().unwrap();
+    pages[0].citations.push(Citation {
+        line_range: doctown_common::LineRange::clamped(1, 2),
+        path: "src/missing.rs".to_owned(),
+        symbol_id: None,
+    });
+    let err = write_docpack(contents, Vec::new()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("names file \"src/missing.rs\", which the source map does not hold"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_later_minor_with_fields_this_reader_does_not_know_still_reads() {
+    let bytes = written(sample_contents(false, false));
+    let members = members(&bytes);
+    let manifest = resigned(&members[0].1, |value| {
+        value["schema_version"] = serde_json::json!("docpack/1.9");
+        value["statistics"]["future_count"] = serde_json::json!(7);
+    });
+    let mut borrowed: Vec<(&str, &[u8])> = members
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    borrowed[0].1 = &manifest;
+    let docpack = read(&pack(&borrowed)).unwrap();
+    assert_eq!(docpack.manifest.schema_version, "docpack/1.9");
 }

@@ -47,6 +47,7 @@ fn every_json_member_validates_against_its_schema() {
             "clusters",
             "graph",
             "nodes",
+            "pages",
             "source_map",
             "symbol_contexts"
         ]

@@ -15,7 +15,8 @@ const SAMPLES: [(&str, Language); 3] = [
     ("sample.go", Language::Go),
 ];
 
-/// Contents built from the sample files; `embeddings` and `contexts` add the optional members.
+/// Contents built from the sample files; `embeddings` adds their embeddings, `contexts` the
+/// other optional members (the summaries' contexts and the pages).
 pub fn sample_contents(embeddings: bool, contexts: bool) -> DocpackContents {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../doctown-intel/tests/fixtures");
     let mut analyses = Vec::new();
@@ -159,6 +160,17 @@ pub fn sample_contents(embeddings: bool, contexts: bool) -> DocpackContents {
             })
             .collect()
     });
+    let pages = contexts.then(|| {
+        doctown_pages::pages(&doctown_pages::Repository {
+            name: "doctown/samples",
+            analyses: &analyses,
+            nodes: &nodes,
+            graph: &graph,
+            clusters: &clusters,
+            source_map: &source_map,
+            readmes: &Default::default(),
+        })
+    });
     DocpackContents {
         created_at: Utc.with_ymd_and_hms(2026, 11, 27, 9, 30, 0).unwrap(),
         generator: Generator {
@@ -176,7 +188,7 @@ pub fn sample_contents(embeddings: bool, contexts: bool) -> DocpackContents {
         source_map,
         embeddings,
         symbol_contexts,
-        pages: None,
+        pages,
     }
 }
 

@@ -83,11 +83,7 @@ impl Grammar for Rust {
             let name = last_component(root).replace('-', "_");
             (name.clone(), name)
         };
-        let mut steps = vec![ModuleStep::folder(
-            root,
-            crate_title,
-            ModuleKind::Crate,
-        )];
+        let mut steps = vec![ModuleStep::folder(root, crate_title, ModuleKind::Crate)];
         let relative = path
             .strip_prefix(root)
             .map_or(path, |rest| rest.trim_start_matches('/'));
