@@ -532,12 +532,19 @@ fn edges_to_missing_nodes_and_escaping_paths_are_refused_by_reader_and_writer() 
     assert!(err.to_string().contains("not a relative path"), "{err}");
 }
 
-/// `manifest` (JSON as written) edited by `edit` and signed again, as a writer would have
-/// written it.
+/// `manifest` (JSON as written) edited by `edit` and signed again, in the canonical form a
+/// writer would have written it in.
 fn resigned(manifest: &[u8], edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
     use sha2::{Digest, Sha256};
+    fn sort(value: &mut serde_json::Value) {
+        if let serde_json::Value::Object(map) = value {
+            map.sort_keys();
+            map.values_mut().for_each(sort);
+        }
+    }
     let mut value: serde_json::Value = serde_json::from_slice(manifest).unwrap();
     edit(&mut value);
+    sort(&mut value);
     value["checksum"]["value"] = serde_json::json!("");
     let unsigned = serde_json::to_string_pretty(&value).unwrap() + "\n";
     let checksum: String = Sha256::digest(unsigned.as_bytes())
