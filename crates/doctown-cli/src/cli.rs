@@ -95,7 +95,8 @@ pub(crate) enum Command {
         settings: Box<PipelineSettings>,
     },
 
-    /// Show a docpack's manifest, statistics, largest clusters and most central symbols.
+    /// Show a docpack's manifest, statistics, largest clusters, the outline of its pages and its
+    /// most central symbols.
     Inspect {
         /// The .docpack file.
         file: PathBuf,
@@ -107,7 +108,8 @@ pub(crate) enum Command {
         file: PathBuf,
     },
 
-    /// Write a docpack out as one JSON document or as readable Markdown.
+    /// Write a docpack out as one JSON document, or as readable Markdown: its pages as a folder
+    /// of files with `-o DIR`, a listing of every symbol on standard output.
     Export {
         /// The .docpack file.
         file: PathBuf,
@@ -116,8 +118,9 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value = "markdown")]
         format: ExportFormat,
 
-        /// Where to write it (default: standard output).
-        #[arg(short, long, value_name = "FILE")]
+        /// Where to write it: a file for JSON, a folder (new or empty) for Markdown's pages
+        /// (default: standard output).
+        #[arg(short, long, value_name = "PATH")]
         output: Option<PathBuf>,
     },
 

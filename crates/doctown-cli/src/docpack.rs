@@ -6,7 +6,8 @@ use std::io::{self, BufReader, BufWriter, Write};
 use std::path::Path;
 
 use doctown_common::{Error, SymbolId};
-use doctown_docpack::{Docpack, DocpackError, ReadLimits, read_docpack};
+use doctown_docpack::{Docpack, DocpackError, Page, PageKind, ReadLimits, read_docpack};
+use doctown_pages::{OVERVIEW, SourceLinks, markdown_folder, outline};
 
 use crate::shown::shown;
 
@@ -15,7 +16,9 @@ use crate::shown::shown;
 pub(crate) enum ExportFormat {
     /// One JSON document: the manifest and every JSON member.
     Json,
-    /// A readable rendering: per file, per symbol, its summary and signature.
+    /// Readable pages: with `-o DIR`, a folder of markdown files (`index.md` the overview, a
+    /// file per module and per topic, diagrams as mermaid); on standard output, one document
+    /// listing every file's symbols with their signatures and summaries.
     Markdown,
 }
 
@@ -69,7 +72,7 @@ pub(crate) fn verify(path: &Path) -> Result<(), String> {
                 "docpack id",
                 "member contents",
                 "statistics",
-                "references (graph edges, source-map paths)",
+                "references (graph edges, source-map paths, pages)",
             ] {
                 println!("  passed  {check}");
             }
@@ -150,6 +153,9 @@ pub(crate) fn inspect(path: &Path) -> Result<(), String> {
         }
         let mut nodes: Vec<_> = docpack.nodes.nodes.iter().collect();
         nodes.sort_by(|a, b| b.centrality.total_cmp(&a.centrality).then(a.id.cmp(&b.id)));
+        if let Some(pages) = &docpack.pages {
+            write_outline(&mut out, &pages.pages)?;
+        }
         if !nodes.is_empty() {
             writeln!(out, "\n  Most central symbols")?;
             for node in nodes.iter().take(10) {
@@ -169,6 +175,50 @@ pub(crate) fn inspect(path: &Path) -> Result<(), String> {
     print().or_else(ignore_broken_pipe)
 }
 
+/// The overview's sections and the top of the module tree.
+fn write_outline(out: &mut dyn Write, pages: &[Page]) -> io::Result<()> {
+    let Some(overview) = pages.iter().find(|page| page.kind == PageKind::Overview) else {
+        return Ok(());
+    };
+    let count = |kind: PageKind| pages.iter().filter(|page| page.kind == kind).count();
+    writeln!(
+        out,
+        "\n  Pages: {} modules, {} topics; the overview, {}",
+        count(PageKind::Module),
+        count(PageKind::Topic),
+        shown(&overview.title)
+    )?;
+    for section in outline(overview) {
+        writeln!(out, "    {}", shown(&section))?;
+    }
+    let top: Vec<&Page> = pages
+        .iter()
+        .filter(|page| page.kind == PageKind::Module && page.parent.as_deref() == Some(OVERVIEW))
+        .collect();
+    if !top.is_empty() {
+        writeln!(out, "\n  Modules at the top ({})", top.len())?;
+        for page in top.iter().take(20) {
+            let nested = pages
+                .iter()
+                .filter(|other| other.parent.as_deref() == Some(page.id.as_str()))
+                .count();
+            let plural =
+                |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+            writeln!(
+                out,
+                "    {}  ({}, {}, {nested} nested)",
+                shown(&page.title),
+                plural(page.files.len(), "file"),
+                plural(page.symbols.len(), "symbol")
+            )?;
+        }
+        if top.len() > 20 {
+            writeln!(out, "    … and {} more", top.len() - 20)?;
+        }
+    }
+    Ok(())
+}
+
 /// Runs `doctown export`.
 pub(crate) fn export(
     path: &Path,
@@ -176,6 +226,9 @@ pub(crate) fn export(
     output: Option<&Path>,
 ) -> Result<(), String> {
     let docpack = open(path)?;
+    if let (ExportFormat::Markdown, Some(folder)) = (format, output) {
+        return export_folder(path, &docpack, folder);
+    }
     let write = |out: &mut dyn Write| -> io::Result<()> {
         match format {
             ExportFormat::Json => {
@@ -186,6 +239,7 @@ pub(crate) fn export(
                     "clusters": docpack.clusters.clusters,
                     "source_map": docpack.source_map.files,
                     "symbol_contexts": docpack.symbol_contexts.as_ref().map(|c| &c.contexts),
+                    "pages": docpack.pages.as_ref().map(|p| &p.pages),
                 });
                 serde_json::to_writer_pretty(&mut *out, &document)?;
                 writeln!(out)
@@ -218,6 +272,65 @@ pub(crate) fn export(
             Ok(())
         }
     }
+}
+
+/// Writes the docpack's pages as markdown files into `folder`, made beside it and renamed into
+/// place, so the folder is whole or absent; an existing folder that holds anything is left
+/// alone.
+fn export_folder(path: &Path, docpack: &Docpack<File>, folder: &Path) -> Result<(), String> {
+    let Some(pages) = &docpack.pages else {
+        return Err(format!(
+            "{} has no pages ({}, made before pages were); regenerate it with `doctown generate` \
+             to export pages, or export it to standard output without -o",
+            path.display(),
+            docpack.manifest.schema_version
+        ));
+    };
+    if let Ok(mut entries) = std::fs::read_dir(folder) {
+        if entries.next().is_some() {
+            return Err(format!(
+                "{} already exists and is not empty; remove it or choose another folder",
+                folder.display()
+            ));
+        }
+    } else if folder.exists() {
+        return Err(format!(
+            "{} exists and is not a folder; choose another path",
+            folder.display()
+        ));
+    }
+    let files = markdown_folder(
+        &pages.pages,
+        &docpack.nodes.nodes,
+        &SourceLinks::of(&docpack.manifest.source),
+    );
+    let parent = folder
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let staging = tempfile::Builder::new()
+        .prefix(".doctown-export-")
+        .tempdir_in(parent)
+        .map_err(|err| Error::io("create a folder in", parent, err).to_string())?;
+    for file in &files {
+        let target = staging.path().join(&file.path);
+        if let Some(dir) = target.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|err| Error::io("create", dir, err).to_string())?;
+        }
+        std::fs::write(&target, &file.text)
+            .map_err(|err| Error::io("write", &target, err).to_string())?;
+    }
+    if folder.exists() {
+        std::fs::remove_dir(folder).map_err(|err| Error::io("replace", folder, err).to_string())?;
+    }
+    let staged = staging.keep();
+    std::fs::rename(&staged, folder).map_err(|err| {
+        let _ = std::fs::remove_dir_all(&staged);
+        Error::io("write", folder, err).to_string()
+    })?;
+    eprintln!("wrote {} pages to {}", files.len(), folder.display());
+    Ok(())
 }
 
 /// The docpack as Markdown: an overview, then per file each symbol with its signature and summary.

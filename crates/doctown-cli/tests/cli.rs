@@ -255,7 +255,7 @@ fn sample_docpack() -> (tempfile::TempDir, std::path::PathBuf) {
 fn verify_passes_a_sound_docpack_and_names_the_failed_check() {
     let (temp, path) = sample_docpack();
     let report = succeeded(&["verify", path.to_str().unwrap()]);
-    assert!(report.contains(": ok, docpack/1.0 "), "{report}");
+    assert!(report.contains(": ok, docpack/1.1 "), "{report}");
     assert_eq!(report.matches("  passed  ").count(), 9, "{report}");
 
     // One byte changed inside nodes.json, re-packed with valid tar and gzip framing.
@@ -295,7 +295,10 @@ fn inspect_shows_the_manifest_clusters_and_central_symbols() {
     let (_temp, path) = sample_docpack();
     let text = succeeded(&["inspect", path.to_str().unwrap()]);
     for expected in [
-        "format     docpack/1.0",
+        "format     docpack/1.1",
+        "Pages: ",
+        "    At a glance",
+        "Modules at the top",
         "commit     6e1735597bb21c5d979a077395df85e1d633e077",
         "3 files, ",
         "languages: ",
@@ -306,6 +309,68 @@ fn inspect_shows_the_manifest_clusters_and_central_symbols() {
     ] {
         assert!(text.contains(expected), "{expected} missing from:\n{text}");
     }
+}
+
+#[test]
+fn export_writes_the_pages_as_a_folder_of_linked_markdown_files() {
+    let (temp, path) = sample_docpack();
+    let folder = temp.path().join("docs");
+    let output = doctown(&[
+        "export",
+        path.to_str().unwrap(),
+        "--format",
+        "markdown",
+        "-o",
+        folder.to_str().unwrap(),
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let index = std::fs::read_to_string(folder.join("index.md")).unwrap();
+    assert!(index.starts_with("# doctown/samples\n"), "{index}");
+    assert!(index.contains("## Layout"), "{index}");
+    assert!(
+        !index.contains("doctown:"),
+        "every link is rewritten:\n{index}"
+    );
+    // Symbols and lines link to GitHub at the commit; pages link to each other's files.
+    assert!(
+        index.contains(
+            "(https://github.com/doctown/samples/blob/6e1735597bb21c5d979a077395df85e1d633e077/src/"
+        ),
+        "{index}"
+    );
+    let mut checked = 0;
+    for link in index.split("](").skip(1) {
+        let target = link.split(')').next().unwrap();
+        if !target.starts_with("https://") {
+            assert!(
+                folder.join(target).is_file(),
+                "index.md links {target}, a missing file"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "{index}");
+    assert!(folder.join("modules/src.md").is_file() || folder.join("modules/@root.md").is_file());
+
+    // The folder is not written over once it holds something.
+    let again = doctown(&[
+        "export",
+        path.to_str().unwrap(),
+        "-o",
+        folder.to_str().unwrap(),
+    ]);
+    assert_eq!(again.status.code(), Some(1));
+    let error = String::from_utf8(again.stderr).unwrap();
+    assert!(error.contains("already exists and is not empty"), "{error}");
+    assert_eq!(
+        std::fs::read_dir(temp.path()).unwrap().count(),
+        2,
+        "no staging folder left beside it"
+    );
 }
 
 #[test]
@@ -340,7 +405,8 @@ fn export_writes_markdown_and_json() {
     );
     let document: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
-    assert_eq!(document["manifest"]["schema_version"], "docpack/1.0");
+    assert_eq!(document["manifest"]["schema_version"], "docpack/1.1");
+    assert_eq!(document["pages"][0]["id"], "overview");
     assert!(document["nodes"].as_array().unwrap().len() > 20);
     assert_eq!(
         std::fs::read_dir(temp.path()).unwrap().count(),

@@ -7,8 +7,10 @@
 //! model, so the pages are whole without one.
 //!
 //! [`pages`] makes them all; the bodies use the `doctown:` links of the docpack spec, which
-//! exports and the website turn into links of their own.
+//! exports and the website turn into links of their own ([`markdown_folder`] does it for a
+//! folder of markdown files).
 
+mod export;
 mod markdown;
 mod mermaid;
 mod module;
@@ -22,6 +24,7 @@ use std::collections::BTreeMap;
 use doctown_common::FileAnalysis;
 use doctown_docpack::{Cluster, Graph, Node, Page, SourceFile};
 
+pub use export::{ExportedFile, SourceLinks, markdown_folder, outline, page_file};
 pub use markdown::{page_uri, source_uri, symbol_uri};
 pub use mermaid::MAX_NODES;
 pub use text::{first_sentence, is_readme};
