@@ -81,6 +81,8 @@ fn example(event_type: EventType) -> Envelope {
             }],
             parse_errors: 0,
             skipped: None,
+            doc: Some("Macros for logging.".into()),
+            entry_points: Vec::new(),
         }
         .into(),
         EventType::IngestFileSkipped => FileSkipped {

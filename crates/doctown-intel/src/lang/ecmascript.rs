@@ -701,7 +701,7 @@ fn call(node: Node<'_>, cx: &mut Cx<'_>) {
                 function.child_by_field_name("object"),
                 function.child_by_field_name("property"),
             ) {
-                entry_call(node, &cx.text(property).into_owned(), cx);
+                entry_call(node, &cx.text(property), cx);
                 cx.member_call(node, object, property);
             }
         }
