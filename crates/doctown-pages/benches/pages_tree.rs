@@ -31,7 +31,11 @@ fn files(dir: &Path) -> Vec<String> {
                     stack.push(path);
                 }
             } else if entry.file_type().unwrap().is_file() {
-                let relative = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let relative = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 found.push(relative);
             }
         }
@@ -100,9 +104,9 @@ fn main() {
         member_ids: Vec::new(),
         representative_ids: Vec::new(),
     }];
-    let name = dir
-        .file_name()
-        .map_or("repository".to_owned(), |n| n.to_string_lossy().into_owned());
+    let name = dir.file_name().map_or("repository".to_owned(), |n| {
+        n.to_string_lossy().into_owned()
+    });
     let repository = Repository {
         name: &name,
         analyses: &analyses,
