@@ -28,7 +28,7 @@ export interface Manifest {
 		embedding_dimensions: number;
 		languages: Record<string, number>;
 	};
-	optional: { has_embeddings: boolean; has_symbol_contexts: boolean };
+	optional: { has_embeddings: boolean; has_symbol_contexts: boolean; has_pages?: boolean };
 	checksum: { algorithm: string; value: string };
 	members: { path: string; size_bytes: number; sha256: string }[];
 }
@@ -97,6 +97,18 @@ export interface SymbolContextEntry {
 	context: Record<string, unknown>;
 }
 
+/** A page of `pages.json` (docpack/1.1): the overview, a module's or a topic's page. */
+export interface Page {
+	id: string;
+	kind: 'overview' | 'module' | 'topic';
+	title: string;
+	parent: string | null;
+	body: string;
+	files: string[];
+	symbols: string[];
+	citations: { path: string; line_range: Range; symbol_id: string | null }[];
+}
+
 /** A docpack, read and verified. */
 export interface Docpack {
 	manifest: Manifest;
@@ -106,6 +118,8 @@ export interface Docpack {
 	files: SourceFile[];
 	/** The contexts, when the docpack keeps them. */
 	contexts: SymbolContextEntry[] | null;
+	/** The pages, when the docpack has them (docpack/1.1 and later). */
+	pages: Page[] | null;
 	/** The file's size in bytes. */
 	sizeBytes: number;
 }
@@ -125,6 +139,7 @@ const KNOWN_MEMBERS = new Set([
 	'nodes.json',
 	'source_map.json',
 	'embeddings.bin',
+	'pages.json',
 	'symbol_contexts.json'
 ]);
 
@@ -208,6 +223,7 @@ export async function readDocpack(bytes: ArrayBuffer | Uint8Array): Promise<Docp
 		clusters: read<{ clusters: Cluster[] }>('clusters.json').clusters,
 		files: read<{ files: SourceFile[] }>('source_map.json').files,
 		contexts,
+		pages: members.has('pages.json') ? read<{ pages: Page[] }>('pages.json').pages : null,
 		sizeBytes: size
 	};
 }
