@@ -7,6 +7,7 @@ use doctown_docpack::{Page, PageKind};
 use crate::markdown::{PageWriter, code, plain, prose};
 use crate::mermaid::Flowchart;
 use crate::site::{Description, Site, count, is_type, summary_of};
+use crate::text::first_paragraph;
 use crate::{OVERVIEW, module_page_id};
 
 /// How many symbols the call diagram draws, and how many other modules it shows calls into.
@@ -76,15 +77,9 @@ fn description(site: &Site<'_>, module: usize, page: &mut PageWriter) {
             page.paragraph(&format!("{} ({cited})", prose(text)));
         }
         Description::Doc { path, text } => {
-            let paragraph: Vec<&str> = text
-                .lines()
-                .map(str::trim)
-                .skip_while(|line| line.is_empty())
-                .take_while(|line| !line.is_empty())
-                .collect();
             let lines = LineRange::clamped(1, text.lines().count().max(1));
             let cited = page.source(path, lines);
-            page.paragraph(&format!("{} ({cited})", prose(&paragraph.join(" "))));
+            page.paragraph(&format!("{} ({cited})", prose(&first_paragraph(text))));
         }
         Description::Symbols(_) | Description::Nothing => {
             let line = site.one_line(module, page);

@@ -65,16 +65,21 @@ pub(crate) fn readme_paragraph(text: &str) -> Option<(String, LineRange)> {
     Some((paragraph.join(" "), LineRange::clamped(start, end)))
 }
 
-/// The first sentence of `text` (up to the first `.`, `!` or `?` followed by a space or the
-/// end, or the first blank line), on one line; `None` for empty text.
-pub fn first_sentence(text: &str) -> Option<String> {
+/// The first paragraph of `text` (up to its first blank line), on one line.
+pub(crate) fn first_paragraph(text: &str) -> String {
     let paragraph: Vec<&str> = text
         .lines()
         .map(str::trim)
         .skip_while(|line| line.is_empty())
         .take_while(|line| !line.is_empty())
         .collect();
-    let joined = paragraph.join(" ");
+    paragraph.join(" ")
+}
+
+/// The first sentence of `text` (up to the first `.`, `!` or `?` followed by a space or the
+/// end, or the first blank line), on one line; `None` for empty text.
+pub fn first_sentence(text: &str) -> Option<String> {
+    let joined = first_paragraph(text);
     let joined = joined.trim();
     if joined.is_empty() {
         return None;
