@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use doctown_common::{FileAnalysis, SymbolId};
+use doctown_common::{FileAnalysis, SymbolId, SymbolKind};
 use doctown_docpack::{EdgeKind, Graph, SymbolContext};
 
 /// Names listed per symbol at most (calls, called by).
@@ -60,6 +60,7 @@ pub fn symbol_contexts(
     }
     let mut contexts = Vec::new();
     for file in files {
+        let members = members(file);
         for symbol in &file.symbols {
             let mut calls: Vec<String> = Vec::new();
             for call in &symbol.calls {
@@ -113,7 +114,13 @@ pub fn symbol_contexts(
                     imports,
                     kind: symbol.kind,
                     language: file.language,
+                    members: members
+                        .get(symbol.qualified_name.as_str())
+                        .map(|names| names.iter().take(MAX_NAMES).cloned().collect())
+                        .unwrap_or_default(),
                     name: symbol.name.clone(),
+                    parameters: symbol.parameters.clone(),
+                    returns: symbol.returns.clone(),
                     related: most_related
                         .into_iter()
                         .take(MAX_RELATED)
@@ -125,6 +132,27 @@ pub fn symbol_contexts(
         }
     }
     contexts
+}
+
+/// The names declared directly inside each qualified name of `file` (`Store` → `open`,
+/// `close`), whether in the symbol's own body or, as Rust's `impl` blocks and Go's methods do,
+/// beside it; `impl` blocks themselves are not members.
+fn members(file: &FileAnalysis) -> HashMap<&str, Vec<String>> {
+    let mut members: HashMap<&str, Vec<String>> = HashMap::new();
+    for symbol in file.symbols.iter().filter(|s| s.kind != SymbolKind::Impl) {
+        let owner = symbol
+            .qualified_name
+            .strip_suffix(symbol.name.as_str())
+            .and_then(|owner| owner.strip_suffix("::").or_else(|| owner.strip_suffix('.')))
+            .filter(|owner| !owner.is_empty());
+        if let Some(owner) = owner {
+            let names = members.entry(owner).or_default();
+            if !names.contains(&symbol.name) {
+                names.push(symbol.name.clone());
+            }
+        }
+    }
+    members
 }
 
 #[cfg(test)]
@@ -166,5 +194,27 @@ mod tests {
         let (_, parse) = contexts.iter().find(|(id, _)| *id == ids["parse"]).unwrap();
         assert_eq!(parse.called_by, ["load"]);
         assert!(parse.calls.is_empty() && parse.cluster_label.is_none());
+    }
+
+    #[test]
+    fn a_type_lists_its_members_and_a_function_what_it_takes_and_returns() {
+        let source = "pub struct Store;\n\nimpl Store {\n    pub fn open(path: &str) -> Store { Store }\n    pub fn close(&self) {}\n}\n";
+        let files = vec![extract("src/store.rs", source.as_bytes(), Language::Rust)];
+        let graph = code_graph(&files, &[]);
+        let contexts = symbol_contexts(&files, &graph, &HashMap::new());
+        let of = |name: &str| {
+            &contexts
+                .iter()
+                .find(|(_, c)| c.name == name && c.kind != SymbolKind::Impl)
+                .unwrap()
+                .1
+        };
+        assert_eq!(of("Store").members, ["open", "close"]);
+        let open = of("open");
+        assert_eq!(open.parameters.len(), 1);
+        assert_eq!(open.parameters[0].name.as_deref(), Some("path"));
+        assert_eq!(open.parameters[0].type_name.as_deref(), Some("&str"));
+        assert_eq!(open.returns.as_deref(), Some("Store"));
+        assert!(of("close").parameters.is_empty() && of("close").returns.is_none());
     }
 }

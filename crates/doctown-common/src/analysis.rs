@@ -81,6 +81,25 @@ pub struct Symbol {
     /// The calls made in its body (functions and methods only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<Call>,
+    /// What a function or method takes, in order; a method's receiver (`self`, `this`,
+    /// `cls`) is not one of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<Parameter>,
+    /// The type a function or method declares it returns, as written (`Result<Config>`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returns: Option<String>,
+}
+
+/// One parameter of a function or method, as declared.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parameter {
+    /// Its name as written (`path`, `*args`, `...rest`), absent where the language lets a
+    /// parameter go unnamed (Go's `func(int)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its type as written, where it is declared (`&Path`, `str | None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_name: Option<String>,
 }
 
 /// How a call names what it calls.

@@ -14,8 +14,8 @@ mod range;
 mod symbol;
 
 pub use analysis::{
-    Call, CallKind, EntryKind, EntryPoint, FileAnalysis, Import, ImportKind, Symbol, SymbolTag,
-    Visibility,
+    Call, CallKind, EntryKind, EntryPoint, FileAnalysis, Import, ImportKind, Parameter, Symbol,
+    SymbolTag, Visibility,
 };
 pub use artifact::{Artifact, is_checksum};
 pub use chunk::Chunk;

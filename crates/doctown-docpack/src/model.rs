@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use doctown_common::{
-    ByteRange, ChunkId, FileAnalysis, Language, LineRange, Symbol, SymbolId, SymbolKind, Visibility,
+    ByteRange, ChunkId, FileAnalysis, Language, LineRange, Parameter, Symbol, SymbolId, SymbolKind,
+    Visibility,
 };
 use serde::{Deserialize, Serialize};
 
@@ -379,8 +380,17 @@ pub struct SymbolContext {
     pub language: Language,
     /// Its name.
     pub name: String,
+    /// What it declares inside it (a type's methods), by name, at most 10.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    /// What a function or method takes, its receiver left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parameters: Vec<Parameter>,
     /// The names of the three most related symbols.
     pub related: Vec<String>,
+    /// The type a function or method declares it returns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub returns: Option<String>,
     /// Its signature.
     pub signature: String,
 }
@@ -426,6 +436,17 @@ pub enum PageKind {
     Module,
     /// One cluster of related code.
     Topic,
+}
+
+impl PageKind {
+    /// Its name in `pages.json`: `overview`, `module` or `topic`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Overview => "overview",
+            Self::Module => "module",
+            Self::Topic => "topic",
+        }
+    }
 }
 
 /// Where a statement of a page comes from.

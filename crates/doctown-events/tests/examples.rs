@@ -69,6 +69,8 @@ fn example(event_type: EventType) -> Envelope {
                     byte_range: ByteRange::new(1075, 1135).unwrap(),
                     target: None,
                 }],
+                parameters: Vec::new(),
+                returns: Some("LevelFilter".into()),
             }],
             imports: vec![Import {
                 path: "src/macros.rs".into(),
@@ -229,6 +231,9 @@ fn example(event_type: EventType) -> Envelope {
                     kind: SymbolKind::Function,
                     language: Language::Rust,
                     name: "max_level".into(),
+                    members: Vec::new(),
+                    parameters: Vec::new(),
+                    returns: None,
                     related: Vec::new(),
                     signature: "pub fn max_level() -> LevelFilter".into(),
                 },

@@ -171,6 +171,12 @@ pub(crate) mod tests {
             kind: SymbolKind::Function,
             language: Language::Rust,
             name: "parse_config".into(),
+            members: Vec::new(),
+            parameters: vec![doctown_common::Parameter {
+                name: Some("path".into()),
+                type_name: Some("&Path".into()),
+            }],
+            returns: Some("Result<Settings>".into()),
             related: vec!["load_defaults".into()],
             signature: "pub fn parse_config(path: &Path) -> Result<Settings>".into(),
         }

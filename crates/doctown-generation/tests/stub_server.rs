@@ -32,6 +32,9 @@ fn symbols(n: usize) -> Vec<SymbolInput> {
                 kind: SymbolKind::Function,
                 language: Language::Rust,
                 name: format!("parse_{i}"),
+                members: Vec::new(),
+                parameters: Vec::new(),
+                returns: None,
                 related: Vec::new(),
                 signature: format!("fn parse_{i}(path: &Path) -> Settings"),
             },
@@ -177,7 +180,7 @@ async fn server_errors_are_retried_then_the_job_goes_on_offline() {
     for summary in &summaries {
         assert_eq!(summary.documented.source, SummarySource::Offline);
         assert!(
-            summary.documented.summary.starts_with("Function `parse_"),
+            summary.documented.summary.starts_with("Calls `read_file`"),
             "{}",
             summary.documented.summary
         );

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use doctown_common::{
     ByteRange, Call, CallKind, EntryKind, EntryPoint, FileAnalysis, Import, Language, LineRange,
-    Symbol, SymbolId, SymbolKind, SymbolTag, Visibility,
+    Parameter, Symbol, SymbolId, SymbolKind, SymbolTag, Visibility,
 };
 use sha2::{Digest, Sha256};
 use tree_sitter::{Node, ParseOptions, ParseState, Parser, Tree};
@@ -185,6 +185,10 @@ pub(crate) struct Definition {
     pub(crate) owner: Option<String>,
     /// The entry point it is (a `main`, a route handler, a command), and its name.
     pub(crate) entry: Option<(EntryKind, String)>,
+    /// A function's parameters, its receiver left out.
+    pub(crate) parameters: Vec<Parameter>,
+    /// A function's declared return type.
+    pub(crate) returns: Option<String>,
 }
 
 impl Definition {
@@ -204,6 +208,8 @@ impl Definition {
             scope_name: None,
             owner: None,
             entry: None,
+            parameters: Vec::new(),
+            returns: None,
         }
     }
 }
@@ -525,6 +531,8 @@ impl<'s> Cx<'s> {
                     outer_byte_range,
                     parent: parent.map(|parent| ids[parent]),
                     calls,
+                    parameters: def.parameters,
+                    returns: def.returns,
                 }
             })
             .collect();

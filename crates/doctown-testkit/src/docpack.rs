@@ -152,6 +152,12 @@ pub fn sample_contents(embeddings: bool, contexts: bool) -> DocpackContents {
                     kind: node.kind,
                     language: node.language,
                     name: node.name.clone(),
+                    members: Vec::new(),
+                    parameters: vec![doctown_common::Parameter {
+                        name: Some("request".into()),
+                        type_name: Some("&Request".into()),
+                    }],
+                    returns: Some("Response".into()),
                     related: Vec::new(),
                     signature: node.signature.clone(),
                 },

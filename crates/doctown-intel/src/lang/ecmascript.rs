@@ -9,7 +9,10 @@ use doctown_common::{
 };
 use tree_sitter::Node;
 
-use super::{EntryFound, Grammar, children, has_token, named_children, route_call, unquote};
+use super::{
+    EntryFound, Grammar, children, has_token, named_children, parameter, route_call, type_text,
+    unquote,
+};
 use crate::extract::{Cx, Definition};
 use crate::imports::{ImportTarget, RepoIndex, folder_of, normalize};
 use crate::modules::{ModuleKind, ModuleStep, last_component, nearest_with};
@@ -306,12 +309,43 @@ fn function(node: Node<'_>, cx: &mut Cx<'_>) {
     let mut definition = Definition::new(SymbolKind::Function, name, node);
     place(node, &mut definition, cx);
     function_tags(node, &mut definition);
+    signature_parts(node, &mut definition, cx);
     if node.kind() == "function_signature" {
         definition.tags.push(SymbolTag::Declaration);
     }
     definition.signature =
         signature_up_to(node, definition.start, node.child_by_field_name("body"), cx);
     cx.define(definition, Some(node));
+}
+
+/// A function's parameters (`x`, `x: T`, `x?: T`, `x = 1`, `...rest`, a destructured
+/// `{ a, b }`; TypeScript's `this: T` is the receiver) and its declared return type.
+fn signature_parts(function: Node<'_>, definition: &mut Definition, cx: &Cx<'_>) {
+    if let Some(single) = function.child_by_field_name("parameter") {
+        definition.parameters = vec![parameter(Some(single), None, cx)];
+    } else if let Some(list) = function.child_by_field_name("parameters") {
+        definition.parameters = named_children(list)
+            .filter_map(|child| {
+                let (name, ty) = match child.kind() {
+                    "required_parameter" | "optional_parameter" => (
+                        child.child_by_field_name("pattern"),
+                        child.child_by_field_name("type"),
+                    ),
+                    "assignment_pattern" => (child.child_by_field_name("left"), None),
+                    "comment" => return None,
+                    _ => (Some(child), None),
+                };
+                let mut parameter = parameter(name, ty, cx);
+                if child.kind() == "optional_parameter" {
+                    parameter.name = parameter.name.map(|name| format!("{name}?"));
+                }
+                (parameter.name.as_deref() != Some("this")).then_some(parameter)
+            })
+            .collect();
+    }
+    definition.returns = function
+        .child_by_field_name("return_type")
+        .map(|ty| type_text(ty, cx));
 }
 
 fn function_tags(node: Node<'_>, definition: &mut Definition) {
@@ -373,6 +407,7 @@ fn method(node: Node<'_>, cx: &mut Cx<'_>) {
         _ => Visibility::Public,
     };
     function_tags(node, &mut definition);
+    signature_parts(node, &mut definition, cx);
     for (token, tag) in [
         ("get", SymbolTag::Getter),
         ("set", SymbolTag::Setter),
@@ -468,6 +503,7 @@ fn binding(declarator: Node<'_>, cx: &mut Cx<'_>) {
             let mut definition = Definition::new(SymbolKind::Function, name, node);
             place(node, &mut definition, cx);
             function_tags(value, &mut definition);
+            signature_parts(value, &mut definition, cx);
             let body = value.child_by_field_name("body");
             definition.signature = signature_up_to(node, definition.start, body, cx);
             cx.define(definition, Some(value));
@@ -552,6 +588,9 @@ fn commonjs_export(node: Node<'_>, cx: &mut Cx<'_>) {
     let mut definition = Definition::new(kind, name, node);
     definition.doc = jsdoc(node, &mut definition, cx);
     definition.visibility = Visibility::Public;
+    if kind == SymbolKind::Function {
+        signature_parts(right, &mut definition, cx);
+    }
     let body = right.child_by_field_name("body");
     definition.signature = match kind {
         SymbolKind::Variable => one_line(&cx.text(node), 200),

@@ -7,7 +7,9 @@ use doctown_common::{
 };
 use tree_sitter::Node;
 
-use super::{EntryFound, Grammar, children, named_children, route_call, unquote};
+use super::{
+    EntryFound, Grammar, children, named_children, parameter, route_call, type_text, unquote,
+};
 use crate::extract::{Cx, Definition};
 use crate::imports::{ImportTarget, RepoIndex, folder_of};
 use crate::modules::{ModuleKind, ModuleStep};
@@ -194,12 +196,49 @@ fn function(node: Node<'_>, receiver: Option<String>, cx: &mut Cx<'_>) {
         400,
     );
     definition.visibility = visibility(&definition.name);
+    signature_parts(node, &mut definition, cx);
     if definition.name == "main" && receiver.is_none() {
         definition.entry = Some((EntryKind::Main, "main".to_owned()));
     }
     definition.owner = receiver;
     doc_comment(node, &mut definition, cx);
     cx.define(definition, Some(node));
+}
+
+/// A function's or interface method's parameters and results: each name of `a, b int` is a
+/// parameter of type `int`, an unnamed `int` a parameter without a name, `...T` a variadic
+/// one; the results as written (`error`, `(int, error)`).
+fn signature_parts(node: Node<'_>, definition: &mut Definition, cx: &Cx<'_>) {
+    if let Some(list) = node.child_by_field_name("parameters") {
+        for declaration in named_children(list) {
+            let variadic = match declaration.kind() {
+                "parameter_declaration" => false,
+                "variadic_parameter_declaration" => true,
+                _ => continue,
+            };
+            let ty = declaration.child_by_field_name("type");
+            let mut cursor = declaration.walk();
+            let names: Vec<Node<'_>> = declaration
+                .children_by_field_name("name", &mut cursor)
+                .collect();
+            let mut add = |name: Option<Node<'_>>| {
+                let mut parameter = parameter(name, ty, cx);
+                if variadic {
+                    parameter.type_name = parameter.type_name.map(|ty| format!("...{ty}"));
+                }
+                definition.parameters.push(parameter);
+            };
+            if names.is_empty() {
+                add(None);
+            }
+            for name in names {
+                add(Some(name));
+            }
+        }
+    }
+    definition.returns = node
+        .child_by_field_name("result")
+        .map(|result| type_text(result, cx));
 }
 
 /// The receiver's type name: `(s *Server)` → `Server`, `(l List[T])` → `List`.
@@ -246,6 +285,7 @@ fn interface_method(node: Node<'_>, cx: &mut Cx<'_>) {
     };
     let mut definition = Definition::new(SymbolKind::Method, name, node);
     definition.signature = one_line(&cx.text(node), 300);
+    signature_parts(node, &mut definition, cx);
     definition.visibility = visibility(&definition.name);
     doc_comment(node, &mut definition, cx);
     cx.define(definition, None);

@@ -12,12 +12,13 @@ mod rust;
 
 use std::sync::OnceLock;
 
-use doctown_common::{EntryKind, FileAnalysis, Import, Language};
+use doctown_common::{EntryKind, FileAnalysis, Import, Language, Parameter};
 use tree_sitter::Node;
 
 use crate::extract::Cx;
 use crate::imports::{ImportTarget, RepoIndex};
 use crate::modules::ModuleStep;
+use crate::text::one_line;
 
 /// One language's knowledge, used by the language-independent walk.
 pub(crate) trait Grammar: Sync {
@@ -223,6 +224,26 @@ pub(crate) fn decorator_call(text: &str) -> (&str, Option<String>) {
         .next()
         .and_then(|argument| unquote(argument.trim().trim_end_matches(')')));
     (callee.trim(), first)
+}
+
+/// A parameter read from the nodes of its name and type (either may be missing), each on one
+/// line; a type's leading `:` (TypeScript's annotations) is not part of it.
+pub(crate) fn parameter(name: Option<Node<'_>>, ty: Option<Node<'_>>, cx: &Cx<'_>) -> Parameter {
+    Parameter {
+        name: name.map(|name| one_line(&cx.text(name), 80)),
+        type_name: ty.map(|ty| type_text(ty, cx)),
+    }
+}
+
+/// A declared type as written, on one line, without the `:` or `->` that introduces it.
+pub(crate) fn type_text(ty: Node<'_>, cx: &Cx<'_>) -> String {
+    let text = cx.text(ty);
+    let text = text.trim_start();
+    let text = text
+        .strip_prefix(':')
+        .or_else(|| text.strip_prefix("->"))
+        .unwrap_or(text);
+    one_line(text, 120)
 }
 
 /// The node's children that are named, in order.

@@ -3,13 +3,14 @@
 //! `import` and `from … import` with relative levels.
 
 use doctown_common::{
-    CallKind, EntryKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
+    CallKind, EntryKind, FileAnalysis, Import, ImportKind, Parameter, SymbolKind, SymbolTag,
+    Visibility,
 };
 use tree_sitter::Node;
 
 use super::{
     EntryFound, Grammar, decorator_call, has_token, http_method, is_route_path, named_children,
-    route_name, unquote,
+    parameter, route_name, type_text, unquote,
 };
 use crate::extract::{Cx, Definition};
 use crate::imports::{ImportTarget, RepoIndex, folder_of, only};
@@ -253,6 +254,14 @@ fn finish(node: Node<'_>, definition: &mut Definition, cx: &Cx<'_>) {
         300,
     );
     definition.doc = body.and_then(|body| docstring(body, cx));
+    if definition.kind != SymbolKind::Class {
+        if let Some(list) = node.child_by_field_name("parameters") {
+            definition.parameters = parameters(list, cx);
+        }
+        definition.returns = node
+            .child_by_field_name("return_type")
+            .map(|ty| type_text(ty, cx));
+    }
     if let Some(decorated) = node
         .parent()
         .filter(|parent| parent.kind() == "decorated_definition")
@@ -264,6 +273,28 @@ fn finish(node: Node<'_>, definition: &mut Definition, cx: &Cx<'_>) {
             .collect();
     }
     definition.visibility = visibility(&definition.name);
+}
+
+/// A function's parameters: `x`, `x: T`, `x=1`, `x: T = 1`, `*args`, `**kwargs`; `self` and
+/// `cls` are the receiver, and the bare `*` and `/` separators are not parameters.
+fn parameters(list: Node<'_>, cx: &Cx<'_>) -> Vec<Parameter> {
+    named_children(list)
+        .filter_map(|child| {
+            let (name, ty) = match child.kind() {
+                "identifier" | "list_splat_pattern" | "dictionary_splat_pattern" => {
+                    (Some(child), None)
+                }
+                "typed_parameter" => (child.named_child(0), child.child_by_field_name("type")),
+                "default_parameter" | "typed_default_parameter" => (
+                    child.child_by_field_name("name"),
+                    child.child_by_field_name("type"),
+                ),
+                _ => return None,
+            };
+            let parameter = parameter(name, ty, cx);
+            (!matches!(parameter.name.as_deref(), Some("self" | "cls"))).then_some(parameter)
+        })
+        .collect()
 }
 
 /// Where the last token of `node` that is not a comment ends: tree-sitter keeps comments that

@@ -4,13 +4,14 @@
 //! `#[cfg]`; calls; `use` trees expanded and `extern crate`.
 
 use doctown_common::{
-    CallKind, EntryKind, FileAnalysis, Import, ImportKind, SymbolKind, SymbolTag, Visibility,
+    CallKind, EntryKind, FileAnalysis, Import, ImportKind, Parameter, SymbolKind, SymbolTag,
+    Visibility,
 };
 use tree_sitter::Node;
 
 use super::{
-    Grammar, children, decorator_call, http_method, is_route_path, named_children, route_call,
-    route_name, unquote,
+    Grammar, children, decorator_call, http_method, is_route_path, named_children, parameter,
+    route_call, route_name, type_text, unquote,
 };
 use crate::extract::{Cx, Definition};
 use crate::imports::{ImportTarget, RepoIndex, folder_of, normalize, only};
@@ -221,6 +222,12 @@ fn function(node: Node<'_>, cx: &mut Cx<'_>) {
             .trim_end_matches(';'),
         400,
     );
+    if let Some(list) = node.child_by_field_name("parameters") {
+        definition.parameters = parameters(list, cx);
+    }
+    definition.returns = node
+        .child_by_field_name("return_type")
+        .map(|ty| type_text(ty, cx));
     annotate(node, &mut definition, cx);
     definition.entry = if definition.name == "main" && cx.parent_kind().is_none() {
         Some((EntryKind::Main, "main".to_owned()))
@@ -234,6 +241,25 @@ fn function(node: Node<'_>, cx: &mut Cx<'_>) {
         })
     };
     cx.define(definition, Some(node));
+}
+
+/// A function's parameters: `pattern: Type` each, and `...` for a C variadic; `self` is the
+/// receiver, not a parameter.
+fn parameters(list: Node<'_>, cx: &Cx<'_>) -> Vec<Parameter> {
+    named_children(list)
+        .filter_map(|child| match child.kind() {
+            "parameter" => Some(parameter(
+                child.child_by_field_name("pattern"),
+                child.child_by_field_name("type"),
+                cx,
+            )),
+            "variadic_parameter" => Some(Parameter {
+                name: Some("...".to_owned()),
+                type_name: None,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Structs, unions and enums: the signature is the whole declaration (fields, variants, generics).
