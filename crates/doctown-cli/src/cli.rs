@@ -108,8 +108,9 @@ pub(crate) enum Command {
         file: PathBuf,
     },
 
-    /// Write a docpack out as one JSON document, or as readable Markdown: its pages as a folder
-    /// of files with `-o DIR`, a listing of every symbol on standard output.
+    /// Write a docpack out as one JSON document, as readable Markdown (its pages as a folder of
+    /// files with `-o DIR`, a listing of every symbol on standard output), or as a static HTML
+    /// site with search (`--format html -o DIR`), which opens from the file system.
     Export {
         /// The .docpack file.
         file: PathBuf,
@@ -119,9 +120,14 @@ pub(crate) enum Command {
         format: ExportFormat,
 
         /// Where to write it: a file for JSON, a folder (new or empty) for Markdown's pages
-        /// (default: standard output).
+        /// and for the HTML site (default: standard output).
         #[arg(short, long, value_name = "PATH")]
         output: Option<PathBuf>,
+
+        /// A copy of mermaid (`mermaid.min.js` from the mermaid npm package) to put in the HTML
+        /// site, so that it draws its diagrams offline; without it they show as their source.
+        #[arg(long, value_name = "FILE", requires = "output")]
+        mermaid_js: Option<PathBuf>,
     },
 
     /// Serve the coordinator's API on this machine, with no other service to start.

@@ -7,7 +7,9 @@ use std::path::Path;
 
 use doctown_common::{Error, SymbolId};
 use doctown_docpack::{Docpack, DocpackError, Page, PageKind, ReadLimits, read_docpack};
-use doctown_pages::{OVERVIEW, SourceLinks, markdown_folder, outline};
+use doctown_pages::{
+    ExportedFile, MERMAID_SCRIPT, OVERVIEW, SourceLinks, html_site, markdown_folder, outline,
+};
 
 use crate::shown::shown;
 
@@ -20,6 +22,9 @@ pub(crate) enum ExportFormat {
     /// file per module and per topic, diagrams as mermaid); on standard output, one document
     /// listing every file's symbols with their signatures and summaries.
     Markdown,
+    /// The pages as a static site in the folder given with `-o DIR` (`index.html` the
+    /// overview), with a module navigation and a search over pages and symbols.
+    Html,
 }
 
 /// Reads `path`: an error when it cannot be opened, else what the reader made of it. Embeddings
@@ -224,10 +229,41 @@ pub(crate) fn export(
     path: &Path,
     format: ExportFormat,
     output: Option<&Path>,
+    mermaid_js: Option<&Path>,
 ) -> Result<(), String> {
     let docpack = open(path)?;
-    if let (ExportFormat::Markdown, Some(folder)) = (format, output) {
-        return export_folder(path, &docpack, folder);
+    match (format, output) {
+        (ExportFormat::Markdown, Some(folder)) => {
+            return export_folder(path, &docpack, folder, |pages, links| {
+                Ok(markdown_folder(pages, &docpack.nodes.nodes, links))
+            });
+        }
+        (ExportFormat::Html, Some(folder)) => {
+            return export_folder(path, &docpack, folder, |pages, links| {
+                let title = pages
+                    .iter()
+                    .find(|page| page.kind == PageKind::Overview)
+                    .map_or(docpack.manifest.source.repo_url.as_str(), |page| {
+                        page.title.as_str()
+                    });
+                let mut files = html_site(pages, &docpack.nodes.nodes, links, title);
+                if let Some(script) = mermaid_js {
+                    let text = std::fs::read_to_string(script)
+                        .map_err(|err| Error::io("read", script, err).to_string())?;
+                    files.push(ExportedFile {
+                        path: MERMAID_SCRIPT.to_owned(),
+                        text,
+                    });
+                }
+                Ok(files)
+            });
+        }
+        (ExportFormat::Html, None) => {
+            return Err(
+                "--format html writes a site, which is a folder: name one with -o DIR".to_owned(),
+            );
+        }
+        _ => {}
     }
     let write = |out: &mut dyn Write| -> io::Result<()> {
         match format {
@@ -244,7 +280,8 @@ pub(crate) fn export(
                 serde_json::to_writer_pretty(&mut *out, &document)?;
                 writeln!(out)
             }
-            ExportFormat::Markdown => markdown(&docpack, out),
+            // An HTML export went to its folder above.
+            ExportFormat::Markdown | ExportFormat::Html => markdown(&docpack, out),
         }
     };
     match output {
@@ -274,10 +311,15 @@ pub(crate) fn export(
     }
 }
 
-/// Writes the docpack's pages as markdown files into `folder`, made beside it and renamed into
-/// place, so the folder is whole or absent; an existing folder that holds anything is left
-/// alone.
-fn export_folder(path: &Path, docpack: &Docpack<File>, folder: &Path) -> Result<(), String> {
+/// Writes the files `make` makes of the docpack's pages into `folder`, made beside it and
+/// renamed into place, so the folder is whole or absent; an existing folder that holds anything
+/// is left alone.
+fn export_folder(
+    path: &Path,
+    docpack: &Docpack<File>,
+    folder: &Path,
+    make: impl FnOnce(&[Page], &SourceLinks) -> Result<Vec<ExportedFile>, String>,
+) -> Result<(), String> {
     let Some(pages) = &docpack.pages else {
         return Err(format!(
             "{} has no pages ({}, made before pages were); regenerate it with `doctown generate` \
@@ -299,11 +341,7 @@ fn export_folder(path: &Path, docpack: &Docpack<File>, folder: &Path) -> Result<
             folder.display()
         ));
     }
-    let files = markdown_folder(
-        &pages.pages,
-        &docpack.nodes.nodes,
-        &SourceLinks::of(&docpack.manifest.source),
-    );
+    let files = make(&pages.pages, &SourceLinks::of(&docpack.manifest.source))?;
     let parent = folder
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -329,7 +367,7 @@ fn export_folder(path: &Path, docpack: &Docpack<File>, folder: &Path) -> Result<
         let _ = std::fs::remove_dir_all(&staged);
         Error::io("write", folder, err).to_string()
     })?;
-    eprintln!("wrote {} pages to {}", files.len(), folder.display());
+    eprintln!("wrote {} pages to {}", pages.pages.len(), folder.display());
     Ok(())
 }
 

@@ -71,7 +71,8 @@ fn run(command: Command) -> ExitCode {
             file,
             format,
             output,
-        } => docpack::export(&file, format, output.as_deref()),
+            mermaid_js,
+        } => docpack::export(&file, format, output.as_deref(), mermaid_js.as_deref()),
         Command::Generate {
             source,
             output,

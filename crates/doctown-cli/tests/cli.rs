@@ -374,6 +374,64 @@ fn export_writes_the_pages_as_a_folder_of_linked_markdown_files() {
 }
 
 #[test]
+fn export_writes_the_pages_as_a_static_site_with_search() {
+    let (temp, path) = sample_docpack();
+    let site = temp.path().join("site");
+    let mermaid = temp.path().join("mermaid.min.js");
+    std::fs::write(&mermaid, "window.mermaid = null;\n").unwrap();
+    succeeded(&[
+        "export",
+        path.to_str().unwrap(),
+        "--format",
+        "html",
+        "-o",
+        site.to_str().unwrap(),
+        "--mermaid-js",
+        mermaid.to_str().unwrap(),
+    ]);
+    let index = std::fs::read_to_string(site.join("index.html")).unwrap();
+    assert!(index.starts_with("<!doctype html>"), "{index}");
+    assert!(index.contains("<title>doctown/samples</title>"), "{index}");
+    assert!(index.contains("<nav aria-label=\"Pages\">"), "{index}");
+    assert!(index.contains("<h2>Layout</h2>"), "{index}");
+    assert!(
+        !index.contains("doctown:"),
+        "every link is rewritten:\n{index}"
+    );
+    // Every link inside the site leads to a file of the site.
+    let mut checked = 0;
+    for link in index.split("href=\"").skip(1) {
+        let target = link.split('"').next().unwrap();
+        if !target.starts_with("https://") {
+            let file = target.split('#').next().unwrap();
+            assert!(
+                site.join(file).is_file(),
+                "index.html links {target}, a missing file"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 3, "{index}");
+    let search = std::fs::read_to_string(site.join("assets/search-index.js")).unwrap();
+    let json = search
+        .strip_prefix("window.DOCTOWN_SEARCH = ")
+        .and_then(|rest| rest.trim_end().strip_suffix(';'))
+        .unwrap();
+    let index: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert!(!index["pages"].as_array().unwrap().is_empty());
+    assert!(!index["symbols"].as_array().unwrap().is_empty());
+    for asset in ["assets/site.css", "assets/site.js", "assets/mermaid.min.js"] {
+        assert!(site.join(asset).is_file(), "{asset}");
+    }
+
+    // A site is a folder: without -o, a clear error.
+    let output = doctown(&["export", path.to_str().unwrap(), "--format", "html"]);
+    assert_eq!(output.status.code(), Some(1));
+    let error = String::from_utf8(output.stderr).unwrap();
+    assert!(error.contains("name one with -o DIR"), "{error}");
+}
+
+#[test]
 fn export_writes_markdown_and_json() {
     let (temp, path) = sample_docpack();
     let markdown = succeeded(&["export", path.to_str().unwrap(), "--format", "markdown"]);

@@ -42,7 +42,8 @@ impl SourceLinks {
         Self { base }
     }
 
-    fn link(&self, path: &str, lines: Option<(usize, usize)>) -> Option<String> {
+    /// The forge's address of `path` (at `lines`), if the source has a forge.
+    pub(crate) fn link(&self, path: &str, lines: Option<(usize, usize)>) -> Option<String> {
         let base = self.base.as_ref()?;
         let encoded: String = path
             .split('/')
@@ -66,25 +67,9 @@ impl SourceLinks {
     }
 }
 
-/// The file a page is written to: `index.md`, `modules/<module id>.md` (`modules/@root.md`
-/// for the root folder's module), `topics/<cluster id>.md`.
-pub fn page_file(page_id: &str) -> String {
-    if page_id == OVERVIEW {
-        return "index.md".to_owned();
-    }
-    match page_id.split_once('/') {
-        Some(("module", ".")) => "modules/@root.md".to_owned(),
-        Some(("module", module)) => format!("modules/{module}.md"),
-        Some(("topic", topic)) => format!("topics/{topic}.md"),
-        _ => format!("pages/{page_id}.md"),
-    }
-}
-
-/// The pages as markdown files, their links made relative to each other and to the source.
-/// A symbol or source line links to the forge when `links` has one, else to the page of the
-/// module that holds it.
-pub fn markdown_folder(pages: &[Page], nodes: &[Node], links: &SourceLinks) -> Vec<ExportedFile> {
-    let nodes_by_id: HashMap<SymbolId, &Node> = nodes.iter().map(|node| (node.id, node)).collect();
+/// The page of the module that holds each file, by path: where a link to a file's lines goes
+/// when there is no forge to link to.
+pub(crate) fn home_pages(pages: &[Page]) -> HashMap<&str, &str> {
     let mut home_of_file: HashMap<&str, &str> = HashMap::new();
     for page in pages.iter().filter(|page| page.id.starts_with("module/")) {
         for file in &page.files {
@@ -93,12 +78,51 @@ pub fn markdown_folder(pages: &[Page], nodes: &[Node], links: &SourceLinks) -> V
                 .or_insert(page.id.as_str());
         }
     }
+    home_of_file
+}
+
+/// The file a page is written to: `index.md`, `modules/<module id>.md` (`modules/@root.md`
+/// for the root folder's module), `topics/<cluster id>.md`.
+pub fn page_file(page_id: &str) -> String {
+    page_path(page_id, "md")
+}
+
+/// [`page_file`] with another extension (`html`).
+pub(crate) fn page_path(page_id: &str, extension: &str) -> String {
+    if page_id == OVERVIEW {
+        return format!("index.{extension}");
+    }
+    match page_id.split_once('/') {
+        Some(("module", ".")) => format!("modules/@root.{extension}"),
+        Some(("module", module)) => format!("modules/{module}.{extension}"),
+        Some(("topic", topic)) => format!("topics/{topic}.{extension}"),
+        _ => format!("pages/{page_id}.{extension}"),
+    }
+}
+
+/// The pages as markdown files, their links made relative to each other and to the source.
+/// A symbol or source line links to the forge when `links` has one, else to the page of the
+/// module that holds it.
+pub fn markdown_folder(pages: &[Page], nodes: &[Node], links: &SourceLinks) -> Vec<ExportedFile> {
+    linked_markdown(pages, nodes, links, "md")
+}
+
+/// The pages' markdown with their `doctown:` links rewritten as [`markdown_folder`] says, each
+/// at its path with `extension`, linking to the others' paths with that extension.
+pub(crate) fn linked_markdown(
+    pages: &[Page],
+    nodes: &[Node],
+    links: &SourceLinks,
+    extension: &str,
+) -> Vec<ExportedFile> {
+    let nodes_by_id: HashMap<SymbolId, &Node> = nodes.iter().map(|node| (node.id, node)).collect();
+    let home_of_file = home_pages(pages);
     pages
         .iter()
         .map(|page| {
-            let path = page_file(&page.id);
+            let path = page_path(&page.id, extension);
             let target = |uri: &str| -> String {
-                let to_page = |id: &str| relative(&path, &page_file(id));
+                let to_page = |id: &str| relative(&path, &page_path(id, extension));
                 if let Some(id) = uri.strip_prefix("doctown:page/") {
                     return to_page(&decode(id));
                 }
@@ -177,7 +201,7 @@ fn decode(text: &str) -> String {
 
 /// The link from the file `from` to the file `to`, both relative to the folder's root, with
 /// the characters a link destination cannot hold percent-encoded.
-fn relative(from: &str, to: &str) -> String {
+pub(crate) fn relative(from: &str, to: &str) -> String {
     let from_folders: Vec<&str> = from.split('/').collect();
     let from_folders = &from_folders[..from_folders.len() - 1];
     let to_parts: Vec<&str> = to.split('/').collect();

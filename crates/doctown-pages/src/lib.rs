@@ -8,9 +8,10 @@
 //!
 //! [`pages`] makes them all; the bodies use the `doctown:` links of the docpack spec, which
 //! exports and the website turn into links of their own ([`markdown_folder`] does it for a
-//! folder of markdown files).
+//! folder of markdown files, [`html_site`] for a static site).
 
 mod export;
+mod html;
 mod markdown;
 mod mermaid;
 mod module;
@@ -25,6 +26,7 @@ use doctown_common::FileAnalysis;
 use doctown_docpack::{Cluster, Graph, Node, Page, SourceFile};
 
 pub use export::{ExportedFile, SourceLinks, markdown_folder, outline, page_file};
+pub use html::{MERMAID_SCRIPT, html_site};
 pub use markdown::{page_uri, source_uri, symbol_uri};
 pub use mermaid::MAX_NODES;
 pub use text::{first_sentence, is_readme};

@@ -84,18 +84,58 @@ pub(crate) fn plain(text: &str) -> String {
     out
 }
 
-/// Markdown the repository wrote (a README's paragraph, a doc comment), kept as written but
-/// on one line, with raw HTML and headings made inert so it cannot break the page around it
-/// (`|` is left to tables, which escape it).
+/// Markdown the repository or a summary wrote (a README's paragraph, a doc comment, a
+/// summary with code spans), kept as written but on one line, with raw HTML and headings made
+/// inert so it cannot break the page around it (`<` is escaped outside code spans, where
+/// markdown would read it as a tag; `|` is left to tables, which escape it).
 pub(crate) fn prose(text: &str) -> String {
-    let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out = String::with_capacity(one_line.len());
-    for c in one_line.chars() {
-        match c {
-            '<' => out.push_str("\\<"),
-            c if c.is_control() => {}
-            c => out.push(c),
+    let chars: Vec<char> = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect();
+    let run_at = |at: usize| chars[at..].iter().take_while(|&&c| c == '`').count();
+    let mut out = String::with_capacity(chars.len());
+    // The length of the backtick run that opened the code span we are in.
+    let mut in_code: Option<usize> = None;
+    let mut at = 0;
+    while at < chars.len() {
+        if chars[at] == '`' {
+            let run = run_at(at);
+            in_code = match in_code {
+                Some(open) if open == run => None,
+                Some(open) => Some(open),
+                // A span opens only where a run of the same length closes it later.
+                None => {
+                    let mut later = at + run;
+                    let mut closes = false;
+                    while later < chars.len() {
+                        if chars[later] == '`' {
+                            let other = run_at(later);
+                            if other == run {
+                                closes = true;
+                                break;
+                            }
+                            later += other;
+                        } else {
+                            later += 1;
+                        }
+                    }
+                    closes.then_some(run)
+                }
+            };
+            out.extend(&chars[at..at + run]);
+            at += run;
+            continue;
         }
+        if chars[at] == '<' && in_code.is_none() {
+            out.push_str("\\<");
+        } else {
+            out.push(chars[at]);
+        }
+        at += 1;
     }
     match out.strip_prefix('#') {
         Some(rest) => format!("\\#{rest}"),
@@ -221,6 +261,11 @@ mod tests {
         assert_eq!(code("a`b"), "`` a`b ``");
         assert_eq!(plain("a_b *c* [d]"), "a\\_b \\*c\\* \\[d\\]");
         assert_eq!(prose("Reads `a`\n and <b>."), "Reads `a` and \\<b>.");
+        assert_eq!(
+            prose("Returns `Option<&[u8]>` or <b> ``a`<b>`` ` <c>"),
+            "Returns `Option<&[u8]>` or \\<b> ``a`<b>`` ` \\<c>"
+        );
+        assert_eq!(prose("# not a heading"), "\\# not a heading");
         assert_eq!(
             source_uri("docs/my file (1).md", LineRange::clamped(3, 5)),
             "doctown:source/docs/my%20file%20%281%29.md#L3-L5"

@@ -4,7 +4,7 @@
 use doctown_common::{LineRange, SymbolKind, Visibility};
 use doctown_docpack::{Page, PageKind};
 
-use crate::markdown::{PageWriter, code, plain, prose};
+use crate::markdown::{PageWriter, code, prose};
 use crate::mermaid::Flowchart;
 use crate::site::{Description, Site, count, is_type, summary_of};
 use crate::text::first_paragraph;
@@ -156,7 +156,7 @@ fn api(site: &Site<'_>, module: usize, page: &mut PageWriter) {
                 symbol,
                 nodes[node].kind.to_string(),
                 code(&nodes[node].signature),
-                plain(&summary_of(&nodes[node])),
+                prose(&summary_of(&nodes[node])),
             ]
         })
         .collect();
@@ -186,7 +186,7 @@ fn key_types(site: &Site<'_>, module: usize, page: &mut PageWriter) {
         }
         line.push(')');
         if !summary.is_empty() {
-            line.push_str(&format!(": {}", plain(&summary)));
+            line.push_str(&format!(": {}", prose(&summary)));
         }
         page.line(&line);
     }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use doctown_common::{EntryKind, LineRange, Visibility};
 use doctown_docpack::{Page, PageKind};
 
-use crate::markdown::{PageWriter, code, plain, prose};
+use crate::markdown::{PageWriter, code, prose};
 use crate::mermaid::{Flowchart, MAX_NODES};
 use crate::site::{Site, count, summary_of};
 use crate::text::{is_readme, readme_paragraph};
@@ -263,7 +263,7 @@ fn api(site: &Site<'_>, page: &mut PageWriter) {
                 symbol,
                 nodes[node].kind.to_string(),
                 module,
-                plain(&summary_of(&nodes[node])),
+                prose(&summary_of(&nodes[node])),
             ]
         })
         .collect();

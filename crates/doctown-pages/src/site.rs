@@ -347,7 +347,7 @@ impl<'a> Site<'a> {
                 let sentence = first_sentence(text).unwrap_or_default();
                 format!(
                     "{} ({})",
-                    crate::markdown::plain(&sentence),
+                    crate::markdown::prose(&sentence),
                     page.source(path, *lines)
                 )
             }
@@ -356,7 +356,7 @@ impl<'a> Site<'a> {
                 let lines = LineRange::clamped(1, text.lines().count().max(1));
                 format!(
                     "{} ({})",
-                    crate::markdown::plain(&sentence),
+                    crate::markdown::prose(&sentence),
                     page.source(path, lines)
                 )
             }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use doctown_docpack::{Cluster, Page, PageKind};
 
-use crate::markdown::{PageWriter, plain};
+use crate::markdown::{PageWriter, prose};
 use crate::site::{Site, count, join_words, summary_of};
 use crate::{OVERVIEW, module_page_id, topic_page_id};
 
@@ -60,7 +60,7 @@ pub(crate) fn page(site: &Site<'_>, cluster: &Cluster) -> Option<Page> {
             vec![
                 symbol,
                 nodes[node].kind.to_string(),
-                plain(&summary_of(&nodes[node])),
+                prose(&summary_of(&nodes[node])),
             ]
         })
         .collect();

@@ -276,3 +276,57 @@ fn the_dependency_diagram_stays_readable_on_a_wide_repository() {
     );
     assert_eq!(pages.len(), 1 + 41 + 1);
 }
+
+/// Every diagram of `pages`, in page order.
+fn diagrams(pages: &[Page]) -> Vec<String> {
+    pages
+        .iter()
+        .flat_map(|page| page.body.split("```mermaid\n").skip(1))
+        .map(|rest| rest.split("\n```").next().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The diagrams of the fixtures, names that mermaid could misread among them (its keywords,
+/// quotes, brackets, `#`, `$`, generics, letters beyond ASCII, spaces in paths), kept as a
+/// snapshot beside the website's tests, which check that mermaid's own parser reads each one
+/// (`website/src/lib/pages.test.ts`).
+#[test]
+fn diagrams_for_mermaids_own_parser() {
+    let awkward = Fixture::new(&[
+        ("Cargo.toml", "[package]\nname = \"awkward\"\n"),
+        (
+            "src/lib.rs",
+            "//! Names mermaid could misread.\npub mod graph;\npub mod end;\n\n/// Matches.\npub fn r#match() {\n    graph::subgraph::<u8>();\n    end::classDef();\n}\n",
+        ),
+        (
+            "src/graph.rs",
+            "/// A \"subgraph\" <T> & co.\npub fn subgraph<T>() {\n    crate::end::classDef();\n}\n",
+        ),
+        (
+            "src/end.rs",
+            "#[allow(non_snake_case)]\npub fn classDef() {}\n",
+        ),
+        (
+            "say \"hi\" <b>&amp; `x`/graph.go",
+            "package graph\n\n// End ends.\nfunc End() {}\n",
+        ),
+        (
+            "web/$store/index.ts",
+            "export function $get(): Map<string, number> {\n  return run();\n}\nfunction run(): Map<string, number> {\n  return new Map();\n}\n",
+        ),
+        (
+            "naïve tools/#1 [x]/run.py",
+            "def naïve():\n    return end()\n\n\ndef end():\n    return 1\n\n\nif __name__ == \"__main__\":\n    naïve()\n",
+        ),
+    ]);
+    let mut all = diagrams(&shop().pages());
+    all.extend(diagrams(&awkward.pages()));
+    assert!(all.len() >= 6, "{all:#?}");
+    insta::with_settings!({
+        snapshot_path => "../../../website/src/lib/testdata",
+        prepend_module_to_snapshot => false,
+        omit_expression => true,
+    }, {
+        insta::assert_json_snapshot!("diagrams", all);
+    });
+}
