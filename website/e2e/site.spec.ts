@@ -1,5 +1,8 @@
 import { expect, test, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 // Screenshots of each main view, kept as test artifacts.
 const SHOTS = 'test-results/screenshots';
@@ -40,6 +43,62 @@ test('a repository goes from its URL to live progress, results, the graph and a 
 	await expect(stages).toContainText('88 / 88 summaries');
 	await expect(page.getByRole('list', { name: 'Languages' })).toContainText('Python: 1');
 	await expect(page.getByText('completed', { exact: true })).toBeVisible();
+
+	// The finished job opens on its overview, with the modules to read next.
+	await expect(page.getByRole('tab', { name: 'Overview' })).toHaveAttribute(
+		'aria-selected',
+		'true'
+	);
+	const article = page.locator('article[data-page-kind]');
+	await expect(article).toHaveAttribute('data-page-kind', 'overview');
+	await expect(article.getByRole('heading', { name: 'Layout' })).toBeVisible();
+	const pagesNav = page.getByRole('navigation', { name: 'Pages' });
+	await expect(pagesNav.getByRole('button', { name: 'Overview' })).toHaveAttribute(
+		'aria-current',
+		'page'
+	);
+	// A diagram drawn by mermaid: an SVG in place of its source.
+	const diagram = article.locator('figure[data-diagram][data-state="drawn"]').first();
+	await expect(diagram.locator('svg')).toBeVisible({ timeout: 15_000 });
+	await expect(article.locator('pre[data-diagram][data-state="failed"]')).toHaveCount(0);
+	await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true });
+
+	// A module page, reached from the overview's layout, and its place in the tree.
+	await article.locator('a[data-page^="module/"]').first().click();
+	await expect(article).toHaveAttribute('data-page-kind', 'module');
+	await expect(article.getByRole('heading', { name: 'Public API' })).toBeVisible();
+	await expect(page.getByRole('list', { name: 'Place in the tree' })).toContainText('samples');
+	await page.screenshot({ path: `${SHOTS}/module.png`, fullPage: true });
+	// A topic page, from the navigation.
+	await pagesNav
+		.getByRole('heading', { name: 'Topics' })
+		.locator('..')
+		.getByRole('button')
+		.first()
+		.click();
+	await expect(article).toHaveAttribute('data-page-kind', 'topic');
+	// Citations: lines on GitHub at the commit, symbols in the explorer.
+	await article.getByText(/^Sources \(\d+\)$/).click();
+	await expect(
+		article.getByRole('list', { name: 'Sources' }).getByRole('link', { name: 'source' }).first()
+	).toHaveAttribute(
+		'href',
+		/^https:\/\/github\.com\/octo\/samples\/blob\/6e1735597bb21c5d979a077395df85e1d633e077\/.+#L\d+-L\d+$/
+	);
+	const cited = article.locator('a[data-symbol]').first();
+	const citedName = (await cited.innerText()).trim();
+	await cited.click();
+	await expect(page.getByRole('tab', { name: 'Explorer' })).toHaveAttribute(
+		'aria-selected',
+		'true'
+	);
+	await expect(
+		page.getByRole('complementary', { name: 'Symbol detail' }).getByRole('heading', { level: 3 })
+	).toContainText(citedName.split(/[.:]+/).pop()!);
+	// And back: the symbol's module page is a click away.
+	await page.getByRole('button', { name: /^Read the page of / }).click();
+	await expect(article).toHaveAttribute('data-page-kind', 'module');
+	await page.getByRole('tab', { name: 'Explorer' }).click();
 
 	// Results: the file tree, a file's symbols, a symbol's detail.
 	const tree = page.getByRole('tree', { name: 'Files' });
@@ -86,6 +145,13 @@ test('a repository goes from its URL to live progress, results, the graph and a 
 	// The same file opens in the browser with no backend involved.
 	await page.goto('/open');
 	await page.getByLabel('Open a .docpack file').setInputFiles(saved);
+	await expect(page.locator('article[data-page-kind="overview"]')).toBeVisible();
+	await expect(
+		page.locator('article[data-page-kind] figure[data-state="drawn"] svg').first()
+	).toBeVisible({
+		timeout: 15_000
+	});
+	await page.getByRole('tab', { name: 'Explorer' }).click();
 	await expect(page.getByRole('tree', { name: 'Files' })).toBeVisible();
 	await expect(page.getByRole('heading', { level: 2 })).toHaveText(
 		'https://github.com/octo/samples'
@@ -142,10 +208,58 @@ test('the home page and results fit a narrow screen', async ({ page }) => {
 	await page.screenshot({ path: `${SHOTS}/home-narrow.png`, fullPage: true });
 	await page.getByLabel('GitHub repository URL').fill('https://github.com/octo/samples');
 	await page.getByRole('button', { name: 'Document it' }).click();
-	await expect(page.getByRole('tree', { name: 'Files' })).toBeVisible({ timeout: 45_000 });
+	await expect(page.getByRole('navigation', { name: 'Pages' })).toBeVisible({ timeout: 45_000 });
+	const pagesOverflow = await page.evaluate(
+		() => document.documentElement.scrollWidth - window.innerWidth
+	);
+	expect(pagesOverflow).toBeLessThanOrEqual(0);
+	await page.screenshot({ path: `${SHOTS}/overview-narrow.png`, fullPage: true });
+	await page.getByRole('tab', { name: 'Explorer' }).click();
+	await expect(page.getByRole('tree', { name: 'Files' })).toBeVisible();
 	const resultsOverflow = await page.evaluate(
 		() => document.documentElement.scrollWidth - window.innerWidth
 	);
 	expect(resultsOverflow).toBeLessThanOrEqual(0);
 	await page.screenshot({ path: `${SHOTS}/results-narrow.png`, fullPage: true });
+});
+
+test('the static site of doctown export opens from the file system, searches and draws its diagrams', async ({
+	page
+}, testInfo) => {
+	const errors = watchConsole(page);
+	const site = testInfo.outputPath('site');
+	const target = process.env.CARGO_TARGET_DIR ?? resolve('..', 'target');
+	execFileSync(`${target}/debug/doctown`, [
+		'export',
+		'src/lib/testdata/sample.docpack',
+		'--format',
+		'html',
+		'-o',
+		site,
+		'--mermaid-js',
+		'node_modules/mermaid/dist/mermaid.min.js'
+	]);
+	await page.goto(pathToFileURL(`${site}/index.html`).href);
+	await expect(page.getByRole('heading', { level: 1 })).toHaveText('fixtures');
+	// Diagrams drawn by the copy of mermaid beside the site.
+	await expect(page.locator('pre.mermaid svg').first()).toBeVisible({ timeout: 15_000 });
+	await page.screenshot({ path: `${SHOTS}/static-site.png`, fullPage: true });
+	// The search finds symbols and pages, with no server.
+	const search = page.getByRole('searchbox', { name: 'Search pages and symbols' });
+	await search.fill('Parser');
+	const results = page.getByRole('list', { name: 'Search results' });
+	await expect(results.getByRole('link').first()).toContainText('Parser');
+	await search.fill('zzzz-nothing');
+	await expect(results).toContainText('Nothing matches');
+	// The navigation leads to a module page, which knows where it is.
+	await page
+		.getByRole('navigation', { name: 'Pages' })
+		.getByRole('link', { name: 'sample', exact: true })
+		.click();
+	await expect(page).toHaveURL(/\/modules\/sample\.html$/);
+	await expect(page.getByRole('heading', { name: 'Public API' })).toBeVisible();
+	await search.fill('add');
+	await results.getByRole('link').first().click();
+	await expect(page).toHaveURL(/\.html(#.*)?$/);
+	expect(errors).toEqual([]);
 });

@@ -6,7 +6,8 @@ describe('readDocpack', () => {
 	it('reads and verifies a docpack the pipeline wrote', async () => {
 		const docpack = await sampleDocpack();
 		const stats = docpack.manifest.statistics;
-		expect(docpack.manifest.schema_version).toBe('docpack/1.0');
+		expect(docpack.manifest.schema_version).toBe('docpack/1.1');
+		expect(docpack.pages?.[0]?.kind).toBe('overview');
 		expect(docpack.nodes).toHaveLength(stats.symbol_count);
 		expect(docpack.files).toHaveLength(stats.file_count);
 		expect(docpack.clusters).toHaveLength(stats.cluster_count);

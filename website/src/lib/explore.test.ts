@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Docpack } from './docpack';
-import { explore, searchSymbols, sourceUrl } from './explore';
+import { explore, searchSymbols, sourceLink, sourceUrl } from './explore';
 import { sampleDocpack } from './testdata';
 
 let docpack: Docpack;
@@ -52,7 +52,7 @@ describe('explore', () => {
 		expect(new Set(explorer.summarySources.values())).toEqual(new Set(['offline']));
 	});
 
-	it('links to GitHub at the commit only for GitHub repositories', () => {
+	it('links to the forge at the commit only for GitHub and GitLab repositories', () => {
 		const explorer = explore(docpack);
 		const symbol = docpack.nodes[0];
 		expect(sourceUrl(explorer, symbol)).toBeNull();
@@ -70,6 +70,14 @@ describe('explore', () => {
 		expect(sourceUrl(onGitHub, symbol)).toBe(
 			`https://github.com/octo/hello/blob/abc123/${symbol.path}#L${symbol.line_range.start}-L${symbol.line_range.end}`
 		);
+		const source = (repo_url: string) => ({
+			...docpack.manifest,
+			source: { repo_url, git_ref: null, commit_hash: 'abc123' }
+		});
+		expect(sourceLink(source('https://gitlab.com/group/sub/proj.git'), 'a b/c#.rs', null)).toBe(
+			'https://gitlab.com/group/sub/proj/-/blob/abc123/a%20b/c%23.rs'
+		);
+		expect(sourceLink(source('https://example.com/octo/hello'), 'a.rs', null)).toBeNull();
 	});
 });
 

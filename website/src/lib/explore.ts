@@ -3,7 +3,7 @@
  * each symbol's calls, callers, related symbols and cluster, and name search.
  */
 
-import type { Cluster, Docpack, SymbolNode } from './docpack';
+import type { Cluster, Docpack, Manifest, SymbolNode } from './docpack';
 
 /** A folder or file of the tree. */
 export interface TreeEntry {
@@ -161,18 +161,34 @@ export function searchSymbols(explorer: Explorer, query: string, limit = 20): Sy
 	return scored.slice(0, limit).map(([, symbol]) => symbol);
 }
 
-/** The symbol's source on GitHub at the docpack's commit, when the docpack is of a GitHub repository. */
-export function sourceUrl(explorer: Explorer, symbol: SymbolNode): string | null {
-	const { repo_url: repo, commit_hash: commit, git_ref: ref } = explorer.docpack.manifest.source;
-	if (!/^https:\/\/github\.com\/[^/]+\/[^/]+$/.test(repo)) {
-		return null;
-	}
+/**
+ * The address of `path` (at `lines`) on the docpack's forge at its commit, when the docpack names
+ * a GitHub or GitLab repository and a commit (or, failing a commit, a ref): what
+ * `doctown export` links to as well.
+ */
+export function sourceLink(
+	manifest: Manifest,
+	path: string,
+	lines: { start: number; end: number } | null
+): string | null {
+	const { repo_url: url, commit_hash: commit, git_ref: ref } = manifest.source;
+	const repo = url.replace(/\/+$/, '').replace(/\.git$/, '');
 	const at = commit ?? ref;
-	if (!at) {
+	const forge = /^https:\/\/github\.com\/[^/]+\/[^/]+$/.test(repo)
+		? `${repo}/blob/`
+		: /^https:\/\/gitlab\.com\/.+\/[^/]+$/.test(repo)
+			? `${repo}/-/blob/`
+			: null;
+	if (!forge || !at) {
 		return null;
 	}
-	const path = symbol.path.split('/').map(encodeURIComponent).join('/');
-	return `${repo}/blob/${at}/${path}#L${symbol.line_range.start}-L${symbol.line_range.end}`;
+	const encoded = path.split('/').map(encodeURIComponent).join('/');
+	return `${forge}${at}/${encoded}${lines ? `#L${lines.start}-L${lines.end}` : ''}`;
+}
+
+/** The symbol's source on its forge at the docpack's commit ([`sourceLink`]). */
+export function sourceUrl(explorer: Explorer, symbol: SymbolNode): string | null {
+	return sourceLink(explorer.docpack.manifest, symbol.path, symbol.line_range);
 }
 
 /** The label of the symbol's cluster. */

@@ -72,6 +72,8 @@
 		input.addEventListener('input', function () {
 			show(search(input.value));
 		});
+		// What was typed before this script ran (or kept by the browser on going back).
+		if (input.value.trim()) show(search(input.value));
 		input.addEventListener('keydown', function (event) {
 			if (event.key === 'Enter') {
 				var first = results.querySelector('a');
