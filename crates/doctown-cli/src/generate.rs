@@ -358,8 +358,22 @@ fn print_summary(outcome: &PipelineOutcome) {
             String::new()
         }
     );
+    let grounding = &outcome.grounding;
+    if grounding.pages > 0 {
+        let share = if grounding.identifiers == 0 {
+            100.0
+        } else {
+            grounding.resolved as f64 * 100.0 / grounding.identifiers as f64
+        };
+        println!(
+            "prose: {} by the model; {} of {} names in code resolve to the code ({share:.2} %, the rest shown as plain text)",
+            count(grounding.pages as u64, "page"),
+            grounding.resolved,
+            grounding.identifiers
+        );
+    }
     println!(
-        "tokens: {} in, {} out; cost ${:.4}",
+        "tokens: {} in, {} out; cost ${:.4} (summaries and prose)",
         generation.input_tokens, generation.output_tokens, generation.cost_usd
     );
     let times: Vec<String> = outcome

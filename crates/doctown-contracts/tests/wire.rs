@@ -143,6 +143,7 @@ fn requests_keep_their_shape() {
                     },
                     code: Some("fn main() {}".into()),
                 }],
+                pages: Vec::new(),
             })
         )
     );

@@ -56,7 +56,7 @@ async fn generate(
     let (job_id, input) = receive(body.received(), service.store.as_ref()).await?;
     let generator = Arc::clone(&service.generator);
     let started = generator
-        .start(&input.symbols, service.max_cost_usd)
+        .start(&input.symbols, &[], service.max_cost_usd)
         .map_err(|err| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -101,7 +101,7 @@ async fn main() {
         concurrency,
     )
     .unwrap();
-    let estimate = generator.estimate(&symbols);
+    let estimate = generator.estimate(&symbols, &[]);
     println!(
         "{} symbols of {} ({} files); model {model}, {concurrency} at a time; estimated {} input tokens, at most {} output tokens",
         symbols.len(),

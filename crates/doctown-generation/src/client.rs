@@ -57,7 +57,7 @@ pub struct LlmError {
 
 impl LlmError {
     /// A failure of one request.
-    fn failed(message: String) -> Self {
+    pub(crate) fn failed(message: String) -> Self {
         Self {
             message,
             refusal: false,
@@ -204,8 +204,19 @@ impl LlmClient {
         self.config.max_output_tokens
     }
 
-    /// The model's answer to `prompt` (one user message, temperature 0).
+    /// The model's answer to `prompt` (one user message, temperature 0), at most
+    /// [`Self::max_output_tokens`] long.
     pub async fn complete(&self, prompt: &str) -> Result<Completion, LlmError> {
+        self.complete_within(prompt, self.config.max_output_tokens)
+            .await
+    }
+
+    /// The model's answer to `prompt`, at most `max_tokens` long.
+    pub async fn complete_within(
+        &self,
+        prompt: &str,
+        max_tokens: u32,
+    ) -> Result<Completion, LlmError> {
         let invalid =
             |err: OpenAIError| LlmError::failed(format!("cannot build the request: {err}"));
         let request = CreateChatCompletionRequestArgs::default()
@@ -215,7 +226,7 @@ impl LlmClient {
                 .build()
                 .map_err(invalid)?
                 .into()])
-            .max_tokens(self.config.max_output_tokens)
+            .max_tokens(max_tokens)
             .temperature(0.0)
             .build()
             .map_err(invalid)?;

@@ -1,10 +1,13 @@
 //! A generation job: every symbol's summary from the cache, the model or the offline summarizer,
 //! with bounded concurrency, the tokens and cost counted, and failures reported without stopping
-//! the job (a symbol the model fails keeps an offline summary).
+//! the job (a symbol the model fails keeps an offline summary); then, with a model, the pages'
+//! prose, bottom-up, the same way (a page the model fails keeps its offline text).
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Instant;
 
 use doctown_common::SymbolId;
+use doctown_contracts::generate::ProseTask;
 use doctown_events::{
     GenerationCompleted, GenerationMode, GenerationStarted, SummarySource, SummaryTotals,
     SymbolDocumented,
@@ -19,7 +22,11 @@ use crate::offline::offline_summary;
 use doctown_contracts::generate::SymbolInput;
 
 use crate::prompt::{PROMPT_VERSION, build_prompt};
-use crate::tokens::TokenCounter;
+use crate::prose::{
+    PROSE_MAX_TOKENS, PROSE_PROMPT_VERSION, Step, bound, clean_prose, material, plan,
+    prose_cache_key,
+};
+use crate::tokens::{MESSAGE_OVERHEAD, TokenCounter};
 
 /// The name offline summaries are attributed to.
 pub const OFFLINE_SUMMARIZER: &str = "doctown-offline-v1";
@@ -65,9 +72,12 @@ pub struct Estimate {
     pub symbols: u64,
     /// Of them, those the model will be asked about (not cached).
     pub to_generate: u64,
-    /// Input tokens of their prompts.
+    /// Prompts for pages' prose at most (bottom-up, summarised in parts where a page's
+    /// material does not fit one prompt).
+    pub prose_prompts: u64,
+    /// Input tokens of their prompts (the prose prompts' at most).
     pub input_tokens: u64,
-    /// Output tokens at most (every summary at its maximum length).
+    /// Output tokens at most (every summary and every prose answer at its maximum length).
     pub max_output_tokens: u64,
     /// The cost bound, in US dollars (0 for models without a known price).
     pub cost_usd: f64,
@@ -184,8 +194,10 @@ impl Generator {
         }
     }
 
-    /// What `symbols` will cost at most: their prompts counted, cached ones left out.
-    pub fn estimate(&self, symbols: &[SymbolInput]) -> Estimate {
+    /// What `symbols` and the prose of `pages` will cost at most: the symbols' prompts
+    /// counted (cached ones left out), the pages' bounded ([`crate::PROSE_MAX_TOKENS`] an
+    /// answer, every prompt at the budget).
+    pub fn estimate(&self, symbols: &[SymbolInput], pages: &[ProseTask]) -> Estimate {
         let Writer::Model {
             client,
             price,
@@ -195,6 +207,7 @@ impl Generator {
             return Estimate {
                 symbols: symbols.len() as u64,
                 to_generate: 0,
+                prose_prompts: 0,
                 input_tokens: 0,
                 max_output_tokens: 0,
                 cost_usd: 0.0,
@@ -204,29 +217,38 @@ impl Generator {
             .iter()
             .filter(|s| self.cached(s, client.model()).is_none())
             .collect();
+        let summary_tokens = u64::from(client.max_output_tokens());
+        let (prose_prompts, prose_input) = pages
+            .iter()
+            .map(|task| bound(task, counter, self.prompt_budget, summary_tokens))
+            .fold((0, 0), |(p, i), (prompts, input)| (p + prompts, i + input));
         let input_tokens: u64 = uncached
             .iter()
             .map(|s| build_prompt(s, counter, self.prompt_budget).tokens)
-            .sum();
-        let max_output_tokens = uncached.len() as u64 * u64::from(client.max_output_tokens());
+            .sum::<u64>()
+            + prose_input;
+        let max_output_tokens =
+            uncached.len() as u64 * summary_tokens + prose_prompts * u64::from(PROSE_MAX_TOKENS);
         Estimate {
             symbols: symbols.len() as u64,
             to_generate: uncached.len() as u64,
+            prose_prompts,
             input_tokens,
             max_output_tokens,
             cost_usd: price.map_or(0.0, |p| p.cost(input_tokens, max_output_tokens)),
         }
     }
 
-    /// How a job of `symbols` starts: its estimate checked against `limit` dollars (refused
-    /// over it, before any request), then the `generation.started` payload announcing it.
-    /// Every driver (the pipeline, the worker) starts a job through this.
+    /// How a job of `symbols` (and the prose of `pages`) starts: its estimate checked against
+    /// `limit` dollars (refused over it, before any request), then the `generation.started`
+    /// payload announcing it. Every driver (the pipeline, the worker) starts a job through this.
     pub fn start(
         &self,
         symbols: &[SymbolInput],
+        pages: &[ProseTask],
         limit: Option<f64>,
     ) -> Result<GenerationStarted, GenerationError> {
-        let estimate = self.estimate(symbols);
+        let estimate = self.estimate(symbols, pages);
         Self::check_budget(&estimate, limit)?;
         Ok(GenerationStarted {
             symbol_count: estimate.symbols,
@@ -357,6 +379,209 @@ impl Generator {
                 error: None,
             },
             prompt: Some(prompt.text),
+        })
+    }
+}
+
+/// The prose a model wrote for pages, and what it took.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProseWritten {
+    /// Each page's paragraph, by page id.
+    pub texts: BTreeMap<String, String>,
+    /// Prompts the model answered (parts included).
+    pub prompts: u64,
+    /// Answers taken from the cache instead.
+    pub cached: u64,
+    /// Pages left without prose because the model failed them (each logged).
+    pub failed: u64,
+    /// Input tokens spent.
+    pub input_tokens: u64,
+    /// Output tokens spent.
+    pub output_tokens: u64,
+    /// Their cost in US dollars (0 for models without a known price).
+    pub cost_usd: f64,
+}
+
+impl ProseWritten {
+    /// Adds what it took to a generation's totals.
+    pub fn add_to(&self, totals: &mut SummaryTotals) {
+        totals.input_tokens += self.input_tokens;
+        totals.output_tokens += self.output_tokens;
+        totals.cost_usd += self.cost_usd;
+    }
+}
+
+/// One answer: its text and what it took.
+struct Answer {
+    text: String,
+    input_tokens: u64,
+    output_tokens: u64,
+    cached: bool,
+}
+
+impl Generator {
+    /// Writes the prose of `pages` (as [`crate::prose`] plans it), a page only once the pages
+    /// it draws on are written, `concurrency` pages at a time; `summaries` join the facts
+    /// about their symbols. Offline, nothing is written. A page the model fails keeps no
+    /// prose (the error is logged); a refusal every request would meet stops it.
+    pub async fn write_prose(
+        &self,
+        pages: &[ProseTask],
+        summaries: &HashMap<SymbolId, String>,
+    ) -> Result<ProseWritten, GenerationError> {
+        let mut written = ProseWritten::default();
+        let Writer::Model { price, .. } = &self.writer else {
+            return Ok(written);
+        };
+        let titles: HashMap<&str, &str> = pages
+            .iter()
+            .map(|task| (task.page_id.as_str(), task.title.as_str()))
+            .collect();
+        let mut done: HashSet<String> = HashSet::new();
+        let mut left: Vec<&ProseTask> = pages.iter().collect();
+        while !left.is_empty() {
+            let (ready, waiting): (Vec<&ProseTask>, Vec<&ProseTask>) =
+                left.into_iter().partition(|task| {
+                    task.children.iter().all(|child| {
+                        done.contains(child.as_str()) || !titles.contains_key(child.as_str())
+                    })
+                });
+            if ready.is_empty() {
+                // Pages that wait on each other: modules nest as a tree, so this is a bug.
+                tracing::warn!(
+                    pages = waiting.len(),
+                    "pages wait on each other; their prose is not written"
+                );
+                break;
+            }
+            let asked: Vec<_> = ready
+                .iter()
+                .map(|task| {
+                    let lines = material(task, &written.texts, &titles, summaries);
+                    self.page_prose(task, lines)
+                })
+                .collect();
+            let mut answers = futures_util::stream::iter(asked).buffer_unordered(self.concurrency);
+            let mut finished = Vec::new();
+            while let Some(answer) = answers.next().await {
+                finished.push(answer.map_err(GenerationError::Refused)?);
+            }
+            drop(answers);
+            for (page_id, text, tally) in finished {
+                written.prompts += tally.prompts;
+                written.cached += tally.cached;
+                written.input_tokens += tally.input_tokens;
+                written.output_tokens += tally.output_tokens;
+                match text {
+                    Some(text) => {
+                        written.texts.insert(page_id.clone(), text);
+                    }
+                    None => written.failed += 1,
+                }
+                done.insert(page_id);
+            }
+            left = waiting;
+        }
+        if let Some(price) = price {
+            written.cost_usd = price.cost(written.input_tokens, written.output_tokens);
+        }
+        Ok(written)
+    }
+
+    /// One page's prose from its material, with the page's id: parts first while it does not
+    /// fit one prompt. `None` when the model failed it; an error only for a refusal.
+    async fn page_prose(
+        &self,
+        task: &ProseTask,
+        mut lines: Vec<String>,
+    ) -> Result<(String, Option<String>, ProseWritten), LlmError> {
+        let page_id = task.page_id.clone();
+        let mut tally = ProseWritten::default();
+        let Writer::Model {
+            client, counter, ..
+        } = &self.writer
+        else {
+            return Ok((page_id, None, tally));
+        };
+        loop {
+            let (prompts, last) = match plan(task, &lines, counter, self.prompt_budget) {
+                Step::Final(prompt) => (vec![prompt], true),
+                Step::Parts(prompts) => (prompts, false),
+            };
+            let mut answers = Vec::with_capacity(prompts.len());
+            for prompt in &prompts {
+                match self.ask(client, counter, prompt).await {
+                    Ok(answer) => {
+                        tally.prompts += u64::from(!answer.cached);
+                        tally.cached += u64::from(answer.cached);
+                        tally.input_tokens += answer.input_tokens;
+                        tally.output_tokens += answer.output_tokens;
+                        answers.push(answer.text);
+                    }
+                    Err(err) if err.is_refusal() => return Err(err),
+                    Err(err) => {
+                        tracing::warn!(page = %task.page_id, "no prose: {err}");
+                        return Ok((page_id, None, tally));
+                    }
+                }
+            }
+            if last {
+                return Ok((page_id, answers.pop(), tally));
+            }
+            lines = answers
+                .into_iter()
+                .enumerate()
+                .map(|(index, note)| format!("notes on part {}: {note}", index + 1))
+                .collect();
+        }
+    }
+
+    /// The model's answer to a prose prompt, from the cache when it has it.
+    async fn ask(
+        &self,
+        client: &LlmClient,
+        counter: &TokenCounter,
+        prompt: &str,
+    ) -> Result<Answer, LlmError> {
+        let key = prose_cache_key(prompt, client.model());
+        if let Some(entry) = self.cache.as_ref().and_then(|cache| cache.get(&key))
+            && entry.model == client.model()
+            && entry.prompt_version == PROSE_PROMPT_VERSION
+        {
+            return Ok(Answer {
+                text: entry.summary,
+                input_tokens: 0,
+                output_tokens: 0,
+                cached: true,
+            });
+        }
+        let completion = client.complete_within(prompt, PROSE_MAX_TOKENS).await?;
+        let text = clean_prose(&completion.text);
+        if text.is_empty() {
+            return Err(LlmError::failed(format!(
+                "the model answered no usable prose: {:?}",
+                completion.text.chars().take(120).collect::<String>()
+            )));
+        }
+        if let Some(cache) = &self.cache {
+            let entry = CachedSummary {
+                summary: text.clone(),
+                model: client.model().to_owned(),
+                prompt_version: PROSE_PROMPT_VERSION.to_owned(),
+            };
+            if let Err(err) = cache.put(&key, &entry) {
+                tracing::warn!(dir = %cache.dir().display(), "cannot write the summary cache: {err}");
+            }
+        }
+        Ok(Answer {
+            input_tokens: completion
+                .input_tokens
+                .unwrap_or_else(|| counter.count(prompt) + MESSAGE_OVERHEAD),
+            output_tokens: completion
+                .output_tokens
+                .unwrap_or_else(|| counter.count(&completion.text)),
+            text,
+            cached: false,
         })
     }
 }

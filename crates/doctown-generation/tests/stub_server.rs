@@ -79,7 +79,7 @@ async fn summaries_are_cleaned_counted_priced_and_cached() {
     )
     .unwrap();
     assert_eq!(generator.mode(), GenerationMode::Llm);
-    let estimate = generator.estimate(&symbols(5));
+    let estimate = generator.estimate(&symbols(5), &[]);
     assert_eq!(estimate.to_generate, 5);
     assert!(estimate.input_tokens > 5 * 50);
     assert_eq!(estimate.max_output_tokens, 5 * 60);
@@ -121,7 +121,7 @@ async fn summaries_are_cleaned_counted_priced_and_cached() {
     assert_eq!(body["max_tokens"], 60);
 
     // A second run over the same code asks nothing and spends nothing.
-    assert_eq!(generator.estimate(&symbols(5)).to_generate, 0);
+    assert_eq!(generator.estimate(&symbols(5), &[]).to_generate, 0);
     let (again, totals) = run(&generator, 5).await;
     assert!(
         again
@@ -265,7 +265,7 @@ async fn a_refusal_stops_the_job_with_what_to_check_and_offline_needs_no_server(
 
     let offline = Generator::new(None, None, 2000, 4).unwrap();
     assert_eq!(offline.mode(), GenerationMode::Offline);
-    assert_eq!(offline.estimate(&symbols(3)).cost_usd, 0.0);
+    assert_eq!(offline.estimate(&symbols(3), &[]).cost_usd, 0.0);
     let (summaries, totals) = run(&offline, 3).await;
     assert_eq!(
         (totals.offline, totals.failed, totals.input_tokens),
@@ -276,4 +276,81 @@ async fn a_refusal_stops_the_job_with_what_to_check_and_offline_needs_no_server(
             .iter()
             .all(|s| s.documented.error.is_none() && s.documented.summary.ends_with('.'))
     );
+}
+
+/// A module page and the overview above it, each with a few facts.
+fn pages() -> Vec<doctown_contracts::generate::ProseTask> {
+    use doctown_contracts::generate::{ProseFact, ProseTask};
+    let task = |page_id: &str, kind, children: Vec<String>| ProseTask {
+        page_id: page_id.into(),
+        title: page_id.into(),
+        kind,
+        repository: "shop".into(),
+        facts: (0..3)
+            .map(|i| ProseFact {
+                text: format!("function `parse_{i}`: fn parse_{i}(path: &str) -> Settings"),
+                symbol: Some(format!("{i:032x}").parse().unwrap()),
+            })
+            .collect(),
+        children,
+        readme: None,
+    };
+    vec![
+        task(
+            "module/config",
+            doctown_docpack::PageKind::Module,
+            Vec::new(),
+        ),
+        task(
+            "overview",
+            doctown_docpack::PageKind::Overview,
+            vec!["module/config".into()],
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_prose_is_in_the_estimate_written_bottom_up_counted_priced_and_cached() {
+    let server = LoopbackServer::start(|_| Response::json(200, ANSWER));
+    let cache_dir = tempfile::tempdir().unwrap();
+    let generator = Generator::new(
+        Some(config(&server.base, "gpt-4o-mini")),
+        Some(SummaryCache::new(cache_dir.path())),
+        2000,
+        2,
+    )
+    .unwrap();
+    let symbols_only = generator.estimate(&symbols(5), &[]);
+    let with_pages = generator.estimate(&symbols(5), &pages());
+    assert_eq!(with_pages.prose_prompts, 2);
+    assert!(with_pages.input_tokens > symbols_only.input_tokens);
+    assert!(with_pages.cost_usd > symbols_only.cost_usd);
+    // A limit the summaries fit but the prose does not: refused before any request.
+    let limit = (symbols_only.cost_usd + with_pages.cost_usd) / 2.0;
+    let refused = generator
+        .start(&symbols(5), &pages(), Some(limit))
+        .unwrap_err();
+    assert_eq!(refused.code(), "over_budget");
+    assert_eq!(server.requests().len(), 0);
+
+    let summaries = std::collections::HashMap::new();
+    let written = generator.write_prose(&pages(), &summaries).await.unwrap();
+    assert_eq!(written.texts.len(), 2);
+    // Prose keeps the model's sentences (a summary keeps two, without the preamble).
+    assert_eq!(
+        written.texts["overview"],
+        "This function parses the config file. It returns settings. And logs."
+    );
+    assert_eq!((written.prompts, written.cached, written.failed), (2, 0, 0));
+    assert!(written.input_tokens > 0 && written.cost_usd > 0.0);
+    // The overview's prompt carries the module's prose: it was asked second.
+    let requests = server.requests();
+    let overview_prompt = String::from_utf8_lossy(&requests[1].body);
+    assert!(
+        overview_prompt.contains("part `module/config`: This function parses the config file.")
+    );
+    // Again: all from the cache, nothing spent.
+    let again = generator.write_prose(&pages(), &summaries).await.unwrap();
+    assert_eq!(again.texts, written.texts);
+    assert_eq!((again.prompts, again.cached, again.input_tokens), (0, 2, 0));
 }

@@ -115,6 +115,7 @@ fn main() {
         clusters: &clusters,
         source_map: &source_map,
         readmes: &readmes,
+        prose: &BTreeMap::new(),
     };
     let started = Instant::now();
     let made = pages(&repository);

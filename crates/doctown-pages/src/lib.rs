@@ -4,7 +4,9 @@
 //! language defines modules, nested as they nest) and one per topic (a cluster of related
 //! code). Every page links the symbols and lines it rests on and lists them as citations;
 //! diagrams are mermaid flowcharts made from the graph, bounded in size; nothing here asks a
-//! model, so the pages are whole without one.
+//! model, so the pages are whole without one. With one, a paragraph of its prose joins each
+//! page it wrote for ([`prose_tasks`] says what it is told), its names checked against the
+//! code.
 //!
 //! [`pages`] makes them all; the bodies use the `doctown:` links of the docpack spec, which
 //! exports and the website turn into links of their own ([`markdown_folder`] does it for a
@@ -16,6 +18,7 @@ mod markdown;
 mod mermaid;
 mod module;
 mod overview;
+mod prose;
 mod site;
 mod text;
 mod topic;
@@ -29,6 +32,7 @@ pub use export::{ExportedFile, SourceLinks, markdown_folder, outline, page_file}
 pub use html::{MERMAID_SCRIPT, html_site};
 pub use markdown::{page_uri, source_uri, symbol_uri};
 pub use mermaid::MAX_NODES;
+pub use prose::{Grounding, grounding, prose_tasks};
 pub use text::{first_sentence, is_readme};
 
 /// What the pages are made from.
@@ -48,6 +52,9 @@ pub struct Repository<'a> {
     pub source_map: &'a [SourceFile],
     /// The text of each README read ([`is_readme`]), by path.
     pub readmes: &'a BTreeMap<String, String>,
+    /// Prose a model wrote for pages ([`prose_tasks`] said what about), by page id; empty
+    /// when none did. Each page shows its own, grounded ([`grounding`]).
+    pub prose: &'a BTreeMap<String, String>,
 }
 
 /// The pages of `repository`: the overview, then one page per module, then one per topic.

@@ -8,6 +8,7 @@ use doctown_docpack::{Page, PageKind};
 
 use crate::markdown::{PageWriter, code, prose};
 use crate::mermaid::{Flowchart, MAX_NODES};
+use crate::prose::write_prose;
 use crate::site::{Site, count, summary_of};
 use crate::text::{is_readme, readme_paragraph};
 use crate::{OVERVIEW, module_page_id, topic_page_id};
@@ -30,6 +31,7 @@ pub(crate) fn page(site: &Site<'_>) -> Page {
     let mut page = PageWriter::default();
     page.heading(1, repository.name);
     introduction(site, &mut page);
+    write_prose(site, OVERVIEW, &mut page);
     at_a_glance(site, &mut page);
     layout(site, &mut page);
     entry_points(site, &mut page);

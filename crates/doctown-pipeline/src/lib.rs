@@ -21,19 +21,21 @@ use std::time::{Duration, Instant};
 use doctown_assembly::{AssemblySettings, assemble};
 use doctown_common::{Chunk, FileAnalysis};
 use doctown_contracts::assemble::EmbeddedChunk;
-use doctown_contracts::generate::Summaries;
+use doctown_contracts::generate::{GenerationInput, Summaries};
 use doctown_contracts::ingest::FileSizes;
 use doctown_embedding::{MODEL_ID, ModelSettings};
 use doctown_events::{
     AssemblyCompleted, AssemblyStarted, Completion, EmbeddingCompleted, Envelope, ErrorInfo,
-    EventEmitter, GenerationCompleted, IngestCompleted, PackCompleted, PackStarted, Payload, Stage,
+    EventEmitter, GenerationCompleted, GenerationMode, IngestCompleted, PackCompleted, PackStarted,
+    Payload, Stage,
 };
 use doctown_generation::{GenerationError, GenerationSettings, Generator, SummaryCache};
 use doctown_ingest::{IngestJob, IngestSettings, run_job};
+use doctown_pages::Grounding;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-pub use pack::{PackInput, docpack_contents, write_docpack_file};
+pub use pack::{PackInput, Packed, docpack_contents, prose_tasks_of, write_docpack_file};
 pub use summaries::{document, symbol_inputs};
 pub use vectors::VectorCache;
 
@@ -109,6 +111,8 @@ pub struct PipelineOutcome {
     pub edges: BTreeMap<String, u64>,
     /// Generation's totals.
     pub generation: GenerationCompleted,
+    /// Pages with a model's prose, and how many names in code the prose holds and resolves.
+    pub grounding: Grounding,
     /// Wall time per stage. Embedding's runs from the start, beside ingest, so the stages' times
     /// add up to more than `elapsed`.
     pub durations: Vec<(Stage, Duration)>,
@@ -253,9 +257,15 @@ pub fn run(
         fail::<GenerationCompleted>(emitter, send, info)
     })?;
     let symbols = symbol_inputs(&ingested.chunks, &assembled.symbol_contexts);
+    let pages = match generator.mode() {
+        GenerationMode::Llm => {
+            prose_tasks_of(job, &ingested.sizes, &ingested.chunks, &files, &assembled)
+        }
+        GenerationMode::Offline => Vec::new(),
+    };
     let documented = document(
         &generator,
-        symbols,
+        GenerationInput { symbols, pages },
         settings.generation.max_cost_usd,
         emitter,
         |envelope| send(&envelope),
@@ -264,6 +274,7 @@ pub fn run(
         summaries,
         prompts,
         completed: generation,
+        prose,
     } = match runtime.block_on(cancel.run_until_cancelled(documented)) {
         // Cancelled while the last summaries were written: the stage ends cancelled all the same.
         Some(Ok(_)) | None if cancel.is_cancelled() => {
@@ -281,7 +292,10 @@ pub fn run(
 
     // Pack.
     let started = Instant::now();
-    let contents = docpack_contents(PackInput {
+    let Packed {
+        contents,
+        grounding,
+    } = docpack_contents(PackInput {
         job,
         ingest: &ingest,
         sizes: &ingested.sizes,
@@ -291,6 +305,7 @@ pub fn run(
         assembled: &assembled,
         summaries: &summaries,
         prompts,
+        prose: &prose,
     });
     send(&emitter.emit(PackStarted {
         symbol_count: contents.nodes.len() as u64,
@@ -324,6 +339,7 @@ pub fn run(
         clusters,
         edges,
         generation,
+        grounding,
         durations,
         elapsed: run_started.elapsed(),
     })

@@ -8,6 +8,7 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 use doctown_common::{Chunk, FileAnalysis, SymbolId};
+use doctown_contracts::generate::ProseTask;
 use doctown_contracts::ingest::FileSizes;
 use doctown_docpack::{
     DocpackContents, EmbeddingSet, Generator as DocpackGenerator, HashingWriter, Node, SourceChunk,
@@ -16,7 +17,7 @@ use doctown_docpack::{
 use doctown_embedding::DIMENSIONS;
 use doctown_events::{AssemblyCompleted, ErrorInfo, IngestCompleted, PackCompleted};
 use doctown_ingest::{IngestJob, Source};
-use doctown_pages::{Repository, is_readme};
+use doctown_pages::{Grounding, Repository, is_readme};
 
 /// What a docpack is made of, as the stages left it.
 #[derive(Debug)]
@@ -39,6 +40,94 @@ pub struct PackInput<'a> {
     pub summaries: &'a HashMap<SymbolId, String>,
     /// The prompts model summaries were written from.
     pub prompts: HashMap<SymbolId, String>,
+    /// The prose a model wrote for pages, by page id.
+    pub prose: &'a BTreeMap<String, String>,
+}
+
+/// Every symbol as the docpack keeps it: with its centrality in `assembled`'s graph, its
+/// cluster and (when written) its summary.
+fn nodes_of(
+    files: &[FileAnalysis],
+    assembled: &AssemblyCompleted,
+    summaries: &HashMap<SymbolId, String>,
+) -> Vec<Node> {
+    let centrality: HashMap<String, f64> = assembled
+        .graph
+        .as_ref()
+        .map(|graph| {
+            graph
+                .nodes
+                .iter()
+                .map(|n| (n.id.clone(), n.centrality))
+                .collect()
+        })
+        .unwrap_or_default();
+    files
+        .iter()
+        .flat_map(|file| {
+            let centrality = &centrality;
+            file.symbols.iter().map(move |symbol| {
+                Node::of(
+                    file,
+                    symbol,
+                    centrality
+                        .get(&symbol.id.to_string())
+                        .copied()
+                        .unwrap_or(0.0),
+                    assembled.symbol_clusters.get(&symbol.id).copied(),
+                    summaries.get(&symbol.id).cloned(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// Every file detected, with the chunks of each when given.
+fn source_files(
+    sizes: &FileSizes,
+    mut chunks_by_file: BTreeMap<&str, Vec<SourceChunk>>,
+) -> Vec<SourceFile> {
+    sizes
+        .iter()
+        .map(|(path, (bytes, language))| SourceFile {
+            bytes: *bytes,
+            chunks: chunks_by_file.remove(path.as_str()).unwrap_or_default(),
+            language: *language,
+            path: path.clone(),
+        })
+        .collect()
+}
+
+/// What a model is asked to write prose about, page by page, bottom-up
+/// ([`doctown_pages::prose_tasks`]), from what the stages before generation left.
+pub fn prose_tasks_of(
+    job: &IngestJob,
+    sizes: &FileSizes,
+    chunks: &[Chunk],
+    files: &[FileAnalysis],
+    assembled: &AssemblyCompleted,
+) -> Vec<ProseTask> {
+    let nodes = nodes_of(files, assembled, &HashMap::new());
+    let graph = assembled.graph.clone().unwrap_or_default();
+    doctown_pages::prose_tasks(&Repository {
+        name: &job.source.name(),
+        analyses: files,
+        nodes: &nodes,
+        graph: &graph,
+        clusters: &assembled.clusters,
+        source_map: &source_files(sizes, BTreeMap::new()),
+        readmes: &readmes(chunks),
+        prose: &BTreeMap::new(),
+    })
+}
+
+/// A docpack's contents, and how grounded the prose on its pages is.
+#[derive(Debug)]
+pub struct Packed {
+    /// What the docpack holds.
+    pub contents: DocpackContents,
+    /// The grounding of the pages' prose (all zero without prose).
+    pub grounding: Grounding,
 }
 
 /// When the docpack is dated: `SOURCE_DATE_EPOCH` when set, else the newest modification time
@@ -82,7 +171,7 @@ fn seconds(time: SystemTime) -> DateTime<Utc> {
 }
 
 /// The docpack's contents.
-pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
+pub fn docpack_contents(input: PackInput<'_>) -> Packed {
     let PackInput {
         job,
         ingest,
@@ -93,30 +182,10 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
         assembled,
         summaries,
         mut prompts,
+        prose,
     } = input;
     let graph = assembled.graph.clone().unwrap_or_default();
-    let centrality: HashMap<&str, f64> = graph
-        .nodes
-        .iter()
-        .map(|n| (n.id.as_str(), n.centrality))
-        .collect();
-    let nodes: Vec<Node> = files
-        .iter()
-        .flat_map(|file| {
-            file.symbols.iter().map(|symbol| {
-                Node::of(
-                    file,
-                    symbol,
-                    centrality
-                        .get(symbol.id.to_string().as_str())
-                        .copied()
-                        .unwrap_or(0.0),
-                    assembled.symbol_clusters.get(&symbol.id).copied(),
-                    summaries.get(&symbol.id).cloned(),
-                )
-            })
-        })
-        .collect();
+    let nodes = nodes_of(files, assembled, summaries);
     let mut chunks_by_file: BTreeMap<&str, Vec<SourceChunk>> = BTreeMap::new();
     for chunk in chunks {
         chunks_by_file
@@ -129,15 +198,7 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
                 symbol_ids: chunk.symbol_ids.clone(),
             });
     }
-    let source_map: Vec<SourceFile> = sizes
-        .iter()
-        .map(|(path, (bytes, language))| SourceFile {
-            bytes: *bytes,
-            chunks: chunks_by_file.remove(path.as_str()).unwrap_or_default(),
-            language: *language,
-            path: path.clone(),
-        })
-        .collect();
+    let source_map = source_files(sizes, chunks_by_file);
     let mut embeddings = EmbeddingSet::new(DIMENSIONS as u32);
     for (chunk, vector) in chunks.iter().zip(vectors) {
         if let Err(err) = embeddings.insert(chunk.chunk_id, vector) {
@@ -153,16 +214,21 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
             symbol_id: entry.symbol_id,
         })
         .collect();
-    let pages = doctown_pages::pages(&Repository {
-        name: &job.source.name(),
+    let readmes = readmes(chunks);
+    let name = job.source.name();
+    let repository = Repository {
+        name: &name,
         analyses: files,
         nodes: &nodes,
         graph: &graph,
         clusters: &assembled.clusters,
         source_map: &source_map,
-        readmes: &readmes(chunks),
-    });
-    DocpackContents {
+        readmes: &readmes,
+        prose,
+    };
+    let pages = doctown_pages::pages(&repository);
+    let grounding = doctown_pages::grounding(&repository);
+    let contents = DocpackContents {
         created_at: created_at(job, sizes),
         generator: DocpackGenerator {
             name: "doctown".into(),
@@ -180,6 +246,10 @@ pub fn docpack_contents(input: PackInput<'_>) -> DocpackContents {
         embeddings: Some(embeddings),
         symbol_contexts: Some(symbol_contexts),
         pages: Some(pages),
+    };
+    Packed {
+        contents,
+        grounding,
     }
 }
 

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use doctown_common::{Chunk, SymbolId};
-use doctown_contracts::generate::{Summaries, SymbolInput};
+use doctown_contracts::generate::{GenerationInput, Summaries, SymbolInput};
 use doctown_docpack::SymbolContextEntry;
 use doctown_events::{Envelope, ErrorInfo, EventEmitter};
 use doctown_generation::Generator;
@@ -32,23 +32,28 @@ pub fn symbol_inputs(chunks: &[Chunk], contexts: &[SymbolContextEntry]) -> Vec<S
         .collect()
 }
 
-/// Documents `symbols` with `generator`, refusing the job before any request when its estimate
-/// is over `max_cost_usd`. Sends `generation.started` and each `generation.symbol_documented`
-/// to `send`; the caller sends the completion (the error says why on failure).
+/// Documents `input`'s symbols with `generator`, then (with a model) writes its pages' prose,
+/// refusing the job before any request when its estimate, prose included, is over
+/// `max_cost_usd`. Sends `generation.started` and each `generation.symbol_documented` to
+/// `send`; the caller sends the completion, whose totals count the prose's tokens and cost too
+/// (the error says why on failure).
 pub async fn document(
     generator: &Generator,
-    symbols: Vec<SymbolInput>,
+    input: GenerationInput,
     max_cost_usd: Option<f64>,
     emitter: &EventEmitter,
     mut send: impl FnMut(Envelope),
 ) -> Result<Summaries, ErrorInfo> {
     let failed =
         |err: doctown_generation::GenerationError| ErrorInfo::new(err.code(), err.to_string());
-    let started = generator.start(&symbols, max_cost_usd).map_err(failed)?;
+    let GenerationInput { symbols, pages } = input;
+    let started = generator
+        .start(&symbols, &pages, max_cost_usd)
+        .map_err(failed)?;
     send(emitter.emit(started));
     let mut summaries = HashMap::new();
     let mut prompts = HashMap::new();
-    let completed = generator
+    let mut completed = generator
         .generate(symbols, |summary| {
             let documented = summary.documented;
             if let Some(prompt) = summary.prompt {
@@ -59,9 +64,24 @@ pub async fn document(
         })
         .await
         .map_err(failed)?;
+    let prose = generator
+        .write_prose(&pages, &summaries)
+        .await
+        .map_err(failed)?;
+    prose.add_to(&mut completed.totals);
+    if !pages.is_empty() && generator.mode() == doctown_events::GenerationMode::Llm {
+        tracing::info!(
+            pages = prose.texts.len(),
+            prompts = prose.prompts,
+            cached = prose.cached,
+            failed = prose.failed,
+            "pages' prose written"
+        );
+    }
     Ok(Summaries {
         summaries,
         prompts,
         completed,
+        prose: prose.texts,
     })
 }

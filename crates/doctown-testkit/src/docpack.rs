@@ -175,6 +175,7 @@ pub fn sample_contents(embeddings: bool, contexts: bool) -> DocpackContents {
             clusters: &clusters,
             source_map: &source_map,
             readmes: &Default::default(),
+            prose: &Default::default(),
         })
     });
     DocpackContents {

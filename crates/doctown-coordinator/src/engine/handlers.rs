@@ -14,7 +14,7 @@ use doctown_events::{
     AssemblyCompleted, AssemblyStarted, BatchCompleted, BatchStarted, EmbeddingCompleted, Envelope,
     ErrorInfo, JobStatus, PackCompleted, PackStarted, Payload, Stage, StageChanged,
 };
-use doctown_pipeline::{PackInput, docpack_contents, symbol_inputs};
+use doctown_pipeline::{PackInput, docpack_contents, prose_tasks_of, symbol_inputs};
 use doctown_storage::{docpack_key, put_json};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -315,23 +315,33 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
         {
             return Ok(());
         }
-        let batches = self
-            .batches(job.job_id)
-            .await?
-            .ok_or_else(|| ErrorInfo::new("internal", "ingest's result is missing"))?;
-        let (chunks, _) = self.gather(job.job_id, &batches.keys).await?;
+        let (ingested, chunks, vectors) = self.inputs(job.job_id).await?;
+        drop(vectors);
         let assembled: Assembled = self
             .result(job.job_id, Stage::Assemble, "result")
             .await?
             .ok_or_else(|| ErrorInfo::new("internal", "assembly's result is missing"))?;
+        let ingest_job = self
+            .stages
+            .job(&job.repo_url, job.git_ref.as_deref())
+            .map_err(|err| ErrorInfo::new("invalid_request", err.to_string()))?;
         let symbols = symbol_inputs(&chunks, &assembled.completed.symbol_contexts);
+        // What a model writes prose about once the symbols are done (a stage without a model
+        // writes none).
+        let pages = prose_tasks_of(
+            &ingest_job,
+            &ingested.sizes,
+            &chunks,
+            &assembled.files,
+            &assembled.completed,
+        );
         drop(chunks);
         // The job's log gets progress with the running cost; the summaries are kept below.
         let summaries = self
             .run_stage(
                 job,
                 self.stages.generate.as_ref(),
-                GenerationInput { symbols },
+                GenerationInput { symbols, pages },
             )
             .await?;
         let totals = &summaries.completed.totals;
@@ -401,7 +411,9 @@ impl<Q: Queue + 'static, S: JobStore> Engine<Q, S> {
                 assembled: &assembled.completed,
                 summaries: &summaries.summaries,
                 prompts: summaries.prompts,
+                prose: &summaries.prose,
             })
+            .contents
         })
         .await?;
         let contents = Contents {

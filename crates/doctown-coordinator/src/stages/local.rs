@@ -161,7 +161,7 @@ impl Runner<Generate> for LocalGenerate {
     async fn run(&self, input: GenerationInput, run: Run) -> Result<Summaries, StageError> {
         let documenting = document(
             &self.generator,
-            input.symbols,
+            input,
             self.max_cost_usd,
             &run.emitter,
             |envelope| run.send(envelope),

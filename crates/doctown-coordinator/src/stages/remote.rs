@@ -1,7 +1,7 @@
 //! The stages on remote workers: each runner sends its contract's request to a [`WorkerPool`]
 //! of the stage's workers and makes the output of the answer (or of the events streamed).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -200,6 +200,8 @@ impl Runner<Generate> for Remote {
             // The worker keeps its prompts.
             prompts: HashMap::new(),
             completed,
+            // A worker writes summaries only; pages keep their offline text.
+            prose: BTreeMap::new(),
         })
     }
 }
