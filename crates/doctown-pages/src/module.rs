@@ -6,6 +6,7 @@ use doctown_docpack::{Page, PageKind};
 
 use crate::markdown::{PageWriter, code, prose};
 use crate::mermaid::Flowchart;
+use crate::prose::write_prose;
 use crate::site::{Description, Site, count, is_type, summary_of};
 use crate::text::first_paragraph;
 use crate::{OVERVIEW, module_page_id};
@@ -16,6 +17,10 @@ const DIAGRAM_MODULES: usize = 6;
 
 /// How many key types are introduced.
 const KEY_TYPES: usize = 5;
+
+/// How many public symbols the API table shows with their signature and summary; the rest are
+/// listed by name.
+const API_ROWS: usize = 150;
 
 pub(crate) fn page(site: &Site<'_>, module: usize) -> Page {
     let entry = &site.modules[module];
@@ -39,6 +44,7 @@ pub(crate) fn page(site: &Site<'_>, module: usize) -> Page {
         ));
     }
     page.paragraph(&format!("{}.", facts.join(" · ")));
+    write_prose(site, &module_page_id(&entry.id), &mut page);
     description(site, module, &mut page);
     inside(site, module, &mut page);
     entry_points(site, module, &mut page);
@@ -148,7 +154,8 @@ fn api(site: &Site<'_>, module: usize, page: &mut PageWriter) {
     // Top-level symbols before members, each group most central first (as `symbols` is).
     public.sort_by_key(|&node| nodes[node].parent.is_some());
     page.heading(2, "Public API");
-    let rows: Vec<Vec<String>> = public
+    let (shown, rest) = public.split_at(public.len().min(API_ROWS));
+    let rows: Vec<Vec<String>> = shown
         .iter()
         .map(|&node| {
             let symbol = page.symbol(&nodes[node]);
@@ -161,6 +168,18 @@ fn api(site: &Site<'_>, module: usize, page: &mut PageWriter) {
         })
         .collect();
     page.table(&["Symbol", "Kind", "Signature", "Summary"], &rows);
+    if !rest.is_empty() {
+        // The rest by name only, so a page of a very wide module stays readable and every
+        // public symbol is still a link away.
+        let mut rest = rest.to_vec();
+        rest.sort_by(|&a, &b| nodes[a].qualified_name.cmp(&nodes[b].qualified_name));
+        let links: Vec<String> = rest.iter().map(|&node| page.symbol(&nodes[node])).collect();
+        page.paragraph(&format!(
+            "The other {} public symbols, by name: {}.",
+            rest.len(),
+            links.join(", ")
+        ));
+    }
 }
 
 /// The most central public types, with their doc's first sentence.

@@ -89,6 +89,7 @@ impl Fixture {
             clusters: &self.clusters,
             source_map: &self.source_map,
             readmes: &self.readmes,
+            prose: &BTreeMap::new(),
         })
     }
 }
@@ -275,6 +276,32 @@ fn the_dependency_diagram_stays_readable_on_a_wide_repository() {
         "{overview}"
     );
     assert_eq!(pages.len(), 1 + 41 + 1);
+}
+
+#[test]
+fn a_very_wide_module_lists_its_api_beyond_the_table_by_name() {
+    let mut source = String::from("package wide\n");
+    for i in 0..200 {
+        source.push_str(&format!("\n// F{i:03} does {i}.\nfunc F{i:03}() {{}}\n"));
+    }
+    let pages = Fixture::new(&[("wide/wide.go", &source)]).pages();
+    let body = &page(&pages, "module/wide").body;
+    let table_rows = body
+        .lines()
+        .filter(|line| line.starts_with("| [`F"))
+        .count();
+    assert_eq!(table_rows, 150);
+    assert!(
+        body.contains("The other 50 public symbols, by name: [`F"),
+        "{body}"
+    );
+    // Still every one a link away.
+    for i in 0..200 {
+        assert!(
+            body.contains(&format!("[`F{i:03}`](doctown:symbol/")),
+            "F{i:03}"
+        );
+    }
 }
 
 /// Every diagram of `pages`, in page order.
