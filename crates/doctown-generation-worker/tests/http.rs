@@ -81,7 +81,7 @@ fn offline_summaries_stream_then_total() {
     }
     assert_eq!(
         first.unwrap(),
-        "Loads the settings; called by `main`. Part of the config code."
+        "Loads the settings; called by `main`."
     );
     let last = &events[5];
     assert_eq!(last.status, Some(Status::Success));
