@@ -79,10 +79,7 @@ fn offline_summaries_stream_then_total() {
             first = Some(documented.summary.clone());
         }
     }
-    assert_eq!(
-        first.unwrap(),
-        "Loads the settings; called by `main`."
-    );
+    assert_eq!(first.unwrap(), "Loads the settings; called by `main`.");
     let last = &events[5];
     assert_eq!(last.status, Some(Status::Success));
     let Payload::GenerationCompleted(completed) = &last.payload else {

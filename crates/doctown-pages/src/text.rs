@@ -67,13 +67,42 @@ pub(crate) fn readme_paragraph(text: &str) -> Option<(String, LineRange)> {
 
 /// The first paragraph of `text` (up to its first blank line), on one line.
 pub(crate) fn first_paragraph(text: &str) -> String {
-    let paragraph: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .skip_while(|line| line.is_empty())
-        .take_while(|line| !line.is_empty())
-        .collect();
-    paragraph.join(" ")
+    let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
+    for line in text.lines().map(str::trim) {
+        match paragraphs.last_mut() {
+            Some(paragraph) if line.is_empty() => {
+                if !paragraph.is_empty() {
+                    paragraphs.push(Vec::new());
+                }
+            }
+            Some(paragraph) => paragraph.push(line),
+            None => {}
+        }
+    }
+    // A title underlined reStructuredText's way (`Requests\n~~~~~~~~`) is a heading, not the
+    // paragraph; the paragraph after it is.
+    let is_rule = |line: &&str| {
+        line.len() >= 3
+            && line
+                .chars()
+                .all(|c| c == line.chars().next().unwrap_or(' '))
+            && line.starts_with(['=', '-', '~', '^', '*', '+', '#', '"'])
+    };
+    let chosen = paragraphs
+        .iter()
+        .filter(|paragraph| !paragraph.is_empty())
+        .find(|paragraph| !(paragraph.len() <= 3 && paragraph.last().is_some_and(is_rule)))
+        .or_else(|| paragraphs.first());
+    chosen
+        .map(|paragraph| {
+            paragraph
+                .iter()
+                .filter(|line| !is_rule(line))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
 }
 
 /// The first sentence of `text` (up to the first `.`, `!` or `?` followed by a space or the
@@ -128,5 +157,17 @@ mod tests {
             Some("Parses v1.2 files well.")
         );
         assert_eq!(first_sentence("  \n"), None);
+    }
+
+    #[test]
+    fn a_docstring_title_underlined_as_restructuredtext_is_not_its_paragraph() {
+        let doc = "requests.adapters\n~~~~~~~~~~~~~~~~~\n\nThis module contains the transport adapters.\n";
+        assert_eq!(
+            first_paragraph(doc),
+            "This module contains the transport adapters."
+        );
+        // A title alone is still said, without its rule.
+        assert_eq!(first_paragraph("Requests\n========\n"), "Requests");
+        assert_eq!(first_paragraph("a --- b\nc"), "a --- b c");
     }
 }
