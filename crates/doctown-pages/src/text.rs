@@ -69,14 +69,15 @@ pub(crate) fn readme_paragraph(text: &str) -> Option<(String, LineRange)> {
 pub(crate) fn first_paragraph(text: &str) -> String {
     let mut paragraphs: Vec<Vec<&str>> = vec![Vec::new()];
     for line in text.lines().map(str::trim) {
-        match paragraphs.last_mut() {
-            Some(paragraph) if line.is_empty() => {
-                if !paragraph.is_empty() {
-                    paragraphs.push(Vec::new());
-                }
+        if line.is_empty() {
+            if paragraphs
+                .last()
+                .is_some_and(|paragraph| !paragraph.is_empty())
+            {
+                paragraphs.push(Vec::new());
             }
-            Some(paragraph) => paragraph.push(line),
-            None => {}
+        } else if let Some(paragraph) = paragraphs.last_mut() {
+            paragraph.push(line);
         }
     }
     // A title underlined reStructuredText's way (`Requests\n~~~~~~~~`) is a heading, not the
