@@ -56,6 +56,20 @@ fn symbol_fact(site: &Site<'_>, node: usize) -> ProseFact {
     }
 }
 
+/// The public symbols among `nodes` as facts, the `limit` most central.
+fn api_facts(site: &Site<'_>, nodes: impl Iterator<Item = usize>, limit: usize) -> Vec<ProseFact> {
+    let all = site.repository.nodes;
+    let mut public: Vec<usize> = nodes
+        .filter(|&node| all[node].visibility == Visibility::Public)
+        .collect();
+    public.sort_by(|&a, &b| by_centrality(&all[a], &all[b]));
+    public
+        .into_iter()
+        .take(limit)
+        .map(|node| symbol_fact(site, node))
+        .collect()
+}
+
 fn fact(text: String) -> ProseFact {
     ProseFact { text, symbol: None }
 }
@@ -82,7 +96,6 @@ fn entry_facts(site: &Site<'_>, files: Option<&[String]>) -> Vec<ProseFact> {
 
 fn module_task(site: &Site<'_>, module: usize) -> ProseTask {
     let entry = &site.modules[module];
-    let nodes = site.repository.nodes;
     let mut facts = vec![fact(format!(
         "{} {} `{}`: {}",
         entry.language.display_name(),
@@ -102,18 +115,11 @@ fn module_task(site: &Site<'_>, module: usize) -> ProseTask {
         )));
     }
     facts.extend(entry_facts(site, Some(&entry.files)));
-    let mut public: Vec<usize> = site.symbols[module]
-        .iter()
-        .copied()
-        .filter(|&node| nodes[node].visibility == Visibility::Public)
-        .collect();
-    public.sort_by(|&a, &b| by_centrality(&nodes[a], &nodes[b]));
-    facts.extend(
-        public
-            .into_iter()
-            .take(MODULE_API)
-            .map(|node| symbol_fact(site, node)),
-    );
+    facts.extend(api_facts(
+        site,
+        site.symbols[module].iter().copied(),
+        MODULE_API,
+    ));
     let named = |list: &[(usize, u64)]| -> Vec<String> {
         list.iter()
             .map(|&(other, _)| format!("`{}`", site.title(other)))
@@ -166,16 +172,7 @@ fn overview_task(site: &Site<'_>) -> ProseTask {
         site.modules.len()
     ))];
     facts.extend(entry_facts(site, None));
-    let mut public: Vec<usize> = (0..nodes.len())
-        .filter(|&node| nodes[node].visibility == Visibility::Public)
-        .collect();
-    public.sort_by(|&a, &b| by_centrality(&nodes[a], &nodes[b]));
-    facts.extend(
-        public
-            .into_iter()
-            .take(OVERVIEW_API)
-            .map(|node| symbol_fact(site, node)),
-    );
+    facts.extend(api_facts(site, 0..nodes.len(), OVERVIEW_API));
     let readme = repository
         .readmes
         .iter()
