@@ -355,13 +355,24 @@ fn with_a_model_each_page_gets_grounded_prose_bottom_up_and_a_rerun_costs_nothin
     let overview = pages.iter().find(|p| p.id == "overview").unwrap();
     assert!(overview.body.lines().count() > 10);
 
-    // The same run again: every summary and every paragraph comes from the cache.
+    // The same run again: every summary and paragraph the model wrote comes from the cache.
+    // What it failed (not cached) is asked again, so only a run it failed nothing in is free.
+    let first = outcome.generation.totals.clone();
+    let all_written = first.failed == 0 && grounding.pages == modules + 1;
     let again = work.path().join("again.docpack");
     let (outcome, _) = run_with(&repo, &settings, &again, None);
     let outcome = outcome.unwrap();
-    assert_eq!(outcome.generation.totals.input_tokens, 0);
-    assert_eq!(outcome.grounding, grounding);
-    let bytes = std::fs::read(&again).unwrap();
-    let rerun = read_docpack(&bytes[..], Cursor::new(Vec::new()), &ReadLimits::default()).unwrap();
-    assert!(rerun.pages.unwrap().pages == pages, "the same pages");
+    let rerun_totals = &outcome.generation.totals;
+    // `offline` counts the summaries the model failed too.
+    assert!(rerun_totals.cached >= first.documented - first.offline);
+    assert!(rerun_totals.input_tokens < first.input_tokens);
+    assert!(outcome.grounding.pages >= grounding.pages);
+    if all_written {
+        assert_eq!(rerun_totals.input_tokens, 0);
+        assert_eq!(outcome.grounding, grounding);
+        let bytes = std::fs::read(&again).unwrap();
+        let rerun =
+            read_docpack(&bytes[..], Cursor::new(Vec::new()), &ReadLimits::default()).unwrap();
+        assert!(rerun.pages.unwrap().pages == pages, "the same pages");
+    }
 }
