@@ -1,7 +1,7 @@
 //! The members of a docpack as typed data. Fields are declared in alphabetical order, as the
 //! writer puts every object's keys.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use doctown_common::{
@@ -178,6 +178,32 @@ pub struct Node {
 }
 
 impl Node {
+    /// The node of every symbol of `files`, in file and source order, with its centrality in
+    /// `graph` (0 when the graph has no node for it), its cluster and its summary.
+    pub fn all_of(
+        files: &[FileAnalysis],
+        graph: &Graph,
+        cluster: impl Fn(SymbolId) -> Option<u32>,
+        summary: impl Fn(SymbolId) -> Option<String>,
+    ) -> Vec<Node> {
+        let centrality: HashMap<&str, f64> = graph
+            .nodes
+            .iter()
+            .map(|node| (node.id.as_str(), node.centrality))
+            .collect();
+        files
+            .iter()
+            .flat_map(|file| file.symbols.iter().map(move |symbol| (file, symbol)))
+            .map(|(file, symbol)| {
+                let rank = centrality
+                    .get(symbol.id.to_string().as_str())
+                    .copied()
+                    .unwrap_or(0.0);
+                Node::of(file, symbol, rank, cluster(symbol.id), summary(symbol.id))
+            })
+            .collect()
+    }
+
     /// The node of `symbol`, found in `file`, with its centrality, cluster and summary.
     pub fn of(
         file: &FileAnalysis,

@@ -32,24 +32,7 @@ impl Fixture {
             .collect();
         doctown_intel::resolve_calls(&mut analyses);
         let graph = doctown_assembly::code_graph(&analyses, &[]);
-        let centrality: BTreeMap<&str, f64> = graph
-            .nodes
-            .iter()
-            .map(|node| (node.id.as_str(), node.centrality))
-            .collect();
-        let nodes = analyses
-            .iter()
-            .flat_map(|file| {
-                let centrality = &centrality;
-                file.symbols.iter().map(move |symbol| {
-                    let rank = centrality
-                        .get(symbol.id.to_string().as_str())
-                        .copied()
-                        .unwrap_or(0.0);
-                    Node::of(file, symbol, rank, Some(0), None)
-                })
-            })
-            .collect();
+        let nodes = Node::all_of(&analyses, &graph, |_| Some(0), |_| None);
         let source_map = files
             .iter()
             .map(|(path, text)| SourceFile {

@@ -11,8 +11,8 @@ use doctown_common::{Chunk, FileAnalysis, SymbolId};
 use doctown_contracts::generate::ProseTask;
 use doctown_contracts::ingest::FileSizes;
 use doctown_docpack::{
-    DocpackContents, EmbeddingSet, Generator as DocpackGenerator, HashingWriter, Node, SourceChunk,
-    SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
+    DocpackContents, EmbeddingSet, Generator as DocpackGenerator, Graph, HashingWriter, Node,
+    SourceChunk, SourceFile, SourceInfo, SymbolContextEntry, write_docpack,
 };
 use doctown_embedding::DIMENSIONS;
 use doctown_events::{AssemblyCompleted, ErrorInfo, IngestCompleted, PackCompleted};
@@ -51,35 +51,12 @@ fn nodes_of(
     assembled: &AssemblyCompleted,
     summaries: &HashMap<SymbolId, String>,
 ) -> Vec<Node> {
-    let centrality: HashMap<String, f64> = assembled
-        .graph
-        .as_ref()
-        .map(|graph| {
-            graph
-                .nodes
-                .iter()
-                .map(|n| (n.id.clone(), n.centrality))
-                .collect()
-        })
-        .unwrap_or_default();
-    files
-        .iter()
-        .flat_map(|file| {
-            let centrality = &centrality;
-            file.symbols.iter().map(move |symbol| {
-                Node::of(
-                    file,
-                    symbol,
-                    centrality
-                        .get(&symbol.id.to_string())
-                        .copied()
-                        .unwrap_or(0.0),
-                    assembled.symbol_clusters.get(&symbol.id).copied(),
-                    summaries.get(&symbol.id).cloned(),
-                )
-            })
-        })
-        .collect()
+    Node::all_of(
+        files,
+        assembled.graph.as_ref().unwrap_or(&Graph::default()),
+        |id| assembled.symbol_clusters.get(&id).copied(),
+        |id| summaries.get(&id).cloned(),
+    )
 }
 
 /// Every file detected, with the chunks of each when given.
